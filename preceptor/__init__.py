@@ -1,0 +1,61 @@
+"""The preceptorship portal: a Flask application factory.
+
+`create_app()` builds the app; nothing is built at import time. Templates and static files
+sit at the repository root, beside this package.
+"""
+
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+
+from . import config, database
+from .extensions import csrf, db, htmx, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    # The NHS.UK macros need ChainableUndefined and their own package loader.
+    app.jinja_options = {
+        "undefined": ChainableUndefined,
+        "loader": ChoiceLoader([FileSystemLoader(str(ROOT / "templates")), PackageLoader("nhsuk_frontend_jinja")]),
+        "autoescape": True,
+    }
+    config.load(app, test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+
+    from . import auth, errors, security, templating
+    from .admin import bp as admin_bp
+    from .caseload import bp as caseload_bp
+    from .lead import bp as lead_bp
+    from .main import bp as main_bp
+    from .preceptee import bp as preceptee_bp
+
+    auth.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    security.init_app(app)
+    for blueprint in (main_bp, preceptee_bp, caseload_bp, lead_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+    from . import cli
+
+    cli.init_app(app)
+
+    if app.config.get("CHECK_DATABASE_ON_START", True):
+        database.check_reachable(app)
+    return app

@@ -1,0 +1,7 @@
+"""The administrator's area: people, departments, the milestone framework."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,48 @@
+"""Command-line tools: `flask --app preceptor create-user` and `seed-demo`."""
+
+import click
+from flask import Flask
+
+from .extensions import db
+from .models import Role, User
+
+
+@click.command("create-user")
+@click.option("--email", prompt=True, help="Email address; the sign-in name.")
+@click.option("--name", prompt="Full name", help="Full name as colleagues know it.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="A role; repeat for several.")
+@click.password_option(help="Asked for when not given; never echoed.")
+def create_user_command(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
+    """Create a person who can sign in."""
+    from .services import accounts, audit
+
+    if accounts.email_taken(email):
+        raise click.ClickException(f"a user with the email {User.normalise_email(email)} already exists")
+    if len(password) < 12:
+        raise click.ClickException("the password must be at least 12 characters")
+    user = accounts.create_user(email, name, [Role(r) for r in roles], password=password)
+    audit.record("user.create", user, details={"roles": sorted(roles), "via": "cli"})
+    db.session.commit()
+    click.echo(f"Created {user.email} with roles: {', '.join(sorted(roles))}.")
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Build the demo trust (idempotent: running it again adds nothing)."""
+    from .demo import DEMO_ACCOUNTS, seed_demo
+
+    summary = seed_demo()
+    db.session.commit()
+    click.echo(summary)
+    click.echo("Demo sign-ins (shared password printed below):")
+    for email, role in DEMO_ACCOUNTS:
+        click.echo(f"  {role.label:<15} {email}")
+    from .demo import demo_password
+
+    click.echo(f"  password: {demo_password()}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(seed_demo_command)

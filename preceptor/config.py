@@ -1,0 +1,77 @@
+"""Settings: defaults in code, then `instance/config.py`, then the environment.
+
+Environment: `DATABASE_URL`, `SECRET_KEY`, and any setting below as `PRECEPTOR_<NAME>`
+(values parsed as JSON where they can be, e.g. `PRECEPTOR_DEFAULT_PRECEPTOR_CAP=3`).
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+
+class Defaults:
+    """The portal's defaults; PRODUCT.md gives the basis for each."""
+
+    TRUST_NAME = "Demo NHS Foundation Trust"
+    SERVICE_NAME = "Preceptorship portal"
+
+    # Programme and preceptor defaults (all configurable).
+    PROGRAMME_MONTHS = 12
+    MINIMUM_PROGRAMME_MONTHS = 6
+    DEFAULT_PRECEPTOR_CAP = 2
+    PRECEPTOR_MIN_MONTHS_REGISTERED = 12
+    PRECEPTOR_PROTECTED_HOURS = 12
+    REFLECTIONS_PER_YEAR = 8
+    SURVEY_SUPPRESSION_THRESHOLD = 5
+    PRECEPTOR_FEEDBACK_MINIMUM = 3
+
+    # Sign-in and sessions.
+    PASSWORD_HASH_METHOD = "scrypt"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set True when served over HTTPS
+    PERMANENT_SESSION_LIFETIME = timedelta(minutes=60)
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+
+def load(app: Flask, test_config: dict | None) -> None:
+    app.config.from_object(Defaults)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        for name in ("DATABASE_URL", "SECRET_KEY"):
+            if os.environ.get(name):
+                app.config[name] = os.environ[name]
+        app.config.from_prefixed_env("PRECEPTOR")
+    else:
+        app.config.update(test_config)
+
+    default_db = "sqlite:///" + str(Path(app.instance_path) / "preceptor.sqlite3")
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.config.get("DATABASE_URL") or default_db)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+
+
+def database_url(url: str) -> str:
+    """Accept the common spellings of a PostgreSQL URL and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _instance_secret(instance: Path) -> str:
+    """Read the install's random key, writing one on first run (never a hard-coded default)."""
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -1,0 +1,45 @@
+"""Engine set-up: SQLite pragmas, and a clear failure when the database cannot be reached."""
+
+import sqlite3
+import sys
+
+from flask import Flask
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+
+from .extensions import db
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # WAL lets readers work while one writer commits; the busy timeout makes writers queue
+    # instead of failing at once; SQLite leaves foreign keys off unless asked.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def masked_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def check_reachable(app: Flask) -> None:
+    """Connect once at start-up; on failure print one line naming the URL and exit non-zero.
+
+    The pool is emptied afterwards, so no connection crosses a fork (gunicorn --preload).
+    """
+    with app.app_context():
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except OperationalError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else "no reason given"
+            url = masked_url(app.config["SQLALCHEMY_DATABASE_URI"])
+            print(f"error: cannot reach the database at {url}: {reason}", file=sys.stderr)
+            raise SystemExit(1) from None
+        finally:
+            db.engine.dispose()

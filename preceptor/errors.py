@@ -1,0 +1,46 @@
+"""Error pages in NHS style. Production pages show no stack trace or SQL, only a
+reference that support can find in the log."""
+
+import logging
+import secrets
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Sorry, there is a problem with that request", "Go back, reload the page and try again."),
+    403: ("You do not have access to this page", "Your role does not include this page. If you think it should, contact your education lead."),
+    404: ("Page not found", "If you typed the web address, check it is correct. If you pasted it, check you copied the entire address."),
+    405: ("Sorry, that action is not allowed here", "Go back and use the page's own buttons."),
+    413: ("That file is too large", "Check the size limit on the page and try again."),
+    429: ("Too many attempts", "Wait a few minutes and try again."),
+    500: ("Sorry, there is a problem with the service", "Try again later. If the problem continues, contact the service desk."),
+}
+
+
+def _page(code: int, detail: str | None = None, reference: str | None = None):
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    return render_template("errors/error.html", code=code, title=title, message=detail or message,
+                           reference=reference), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _page(400, "This form has expired or did not come from this service. Go back, reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return _page(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        db.session.rollback()
+        reference = secrets.token_hex(4)
+        log.exception("unhandled error, reference %s", reference)
+        return _page(500, reference=reference)

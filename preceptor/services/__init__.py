@@ -1,0 +1,1 @@
+"""Domain services: use-cases that touch several models. They never commit; views do."""

@@ -1,0 +1,77 @@
+"""What every template can use: navigation per role, the sign-out form, form-field
+parameters for the NHS.UK macros, and the request's CSP nonce."""
+
+from datetime import date
+from decimal import Decimal
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
+
+from .access import active_role
+from .models import Role
+from .security import csp_nonce
+
+# (label, endpoint) per role; the first is the role's home page.
+NAVIGATION: dict[Role, list[tuple[str, str]]] = {
+    Role.PRECEPTEE: [("My preceptorship", "preceptee.home")],
+    Role.PRECEPTOR: [("My preceptees", "caseload.home")],
+    Role.EDUCATION_LEAD: [("Departments", "lead.home")],
+    Role.ADMIN: [("Administration", "admin.home")],
+}
+
+
+def navigation_items() -> list[dict]:
+    role = active_role()
+    if role is None:
+        return []
+    items = []
+    for label, endpoint in NAVIGATION[role]:
+        href = url_for(endpoint)
+        items.append({"text": label, "href": href, "current": request.path == href})
+    if len(current_user.roles) > 1:
+        href = url_for("auth.switch_role")
+        items.append({"text": "Switch role", "href": href, "current": request.path == href})
+    return items
+
+
+def sign_out_form() -> Markup:
+    """The header's sign-out control: a POST form carrying its CSRF token."""
+    return Markup(
+        '<form class="nhsuk-header__account-form" method="post" action="{action}">'
+        '<input type="hidden" name="csrf_token" value="{token}">'
+        '<button class="nhsuk-header__account-button">Sign out</button></form>'
+    ).format(action=url_for("auth.sign_out"), token=escape(generate_csrf()))
+
+
+def field_params(field, hint: str | None = None, **extra) -> dict:
+    """A WTForms field as NHS.UK component parameters, keeping its first error."""
+    params = {"label": {"text": field.label.text}, "id": field.id, "name": field.name}
+    if hint:
+        params["hint"] = {"text": hint}
+    if field.errors:
+        params["errorMessage"] = {"text": field.errors[0]}
+    params.update({k: v for k, v in extra.items() if v is not None})
+    return params
+
+
+def long_date(day: date | None) -> str:
+    """NHS style: "21 November 2026"."""
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
+def hours(value) -> str:
+    """Hours without trailing zeros: 12, 7.5."""
+    return f"{Decimal(value):f}".rstrip("0").rstrip(".") if value is not None else ""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(long_date=long_date, hours=hours)
+    app.jinja_env.globals.update(
+        navigation_items=navigation_items,
+        sign_out_form=sign_out_form,
+        field_params=field_params,
+        csp_nonce=csp_nonce,
+        active_role=active_role,
+    )
