@@ -32,6 +32,7 @@ def _page(code: int, detail: str | None = None, reference: str | None = None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        log.info("CSRF refused: %s", error.description)
         return _page(400, "This form has expired or did not come from this service. Go back, reload the page and try again.")
 
     @app.errorhandler(HTTPException)

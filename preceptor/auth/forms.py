@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Email, Length
 class SignInForm(FlaskForm):
     email = EmailField(
         "Email address",
+        filters=[lambda value: value.strip() if value else value],
         validators=[
             DataRequired("Enter your email address"),
             Length(max=254, message="Email address must be 254 characters or fewer"),

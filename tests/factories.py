@@ -1,0 +1,68 @@
+"""Factories for test data: `make.user(...)`, `make.department(...)`, `make.programme(...)`."""
+
+from datetime import date, timedelta
+from itertools import count
+
+import pytest
+
+from preceptor.extensions import db
+from preceptor.models import Allocation, Department, PreceptorProfile, Profession, Role, Site, User
+from preceptor.services import accounts
+from preceptor.services.programmes import start_preceptorship
+
+PASSWORD = "correct-horse-battery"
+
+
+class Make:
+    def __init__(self):
+        self.serial = count(1)
+
+    def site(self, name: str | None = None) -> Site:
+        site = Site(name=name or f"Site {next(self.serial)}")
+        db.session.add(site)
+        db.session.flush()
+        return site
+
+    def department(self, name: str | None = None, site: Site | None = None,
+                   profession: Profession = Profession.DIAGNOSTIC, **kw) -> Department:
+        department = Department(name=name or f"Department {next(self.serial)}", site=site or self.site(),
+                                profession=profession, **kw)
+        db.session.add(department)
+        db.session.flush()
+        return department
+
+    def user(self, *roles: Role, email: str | None = None, name: str | None = None, password: str = PASSWORD,
+             **kw) -> User:
+        n = next(self.serial)
+        user = accounts.create_user(email or f"person{n}@test.nhs.uk", name or f"Person {n}", list(roles),
+                                    password=password)
+        for key, value in kw.items():
+            setattr(user, key, value)
+        db.session.flush()
+        return user
+
+    def preceptor(self, department: Department | None = None, *, trained: bool = True, years: int = 5,
+                  **kw) -> User:
+        user = self.user(Role.PRECEPTOR)
+        today = date.today()
+        db.session.add(PreceptorProfile(
+            user=user, department=department or self.department(),
+            registered_on=today - timedelta(days=365 * years),
+            trained_on=today - timedelta(days=100) if trained else None, **kw,
+        ))
+        db.session.flush()
+        return user
+
+    def programme(self, preceptee: User | None = None, department: Department | None = None,
+                  start: date | None = None, preceptor: User | None = None):
+        programme = start_preceptorship(preceptee or self.user(Role.PRECEPTEE), department or self.department(),
+                                        start or date.today() - timedelta(days=30))
+        if preceptor is not None:
+            db.session.add(Allocation(preceptorship=programme, preceptor=preceptor, starts_on=programme.start_date))
+        db.session.flush()
+        return programme
+
+
+@pytest.fixture
+def make(app) -> Make:
+    return Make()

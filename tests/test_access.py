@@ -1,0 +1,76 @@
+"""Every route x every role (and anonymous) gets the expected status.
+
+The table is checked against the app's URL map: a new route without an entry fails here,
+so nobody adds a page without deciding who may see it.
+"""
+
+import pytest
+
+from preceptor.extensions import db
+from preceptor.models import Role
+
+ANON, PRECEPTEE, PRECEPTOR, LEAD, ADMIN = "anonymous", "preceptee", "preceptor", "education_lead", "admin"
+SIGNED_IN = (PRECEPTEE, PRECEPTOR, LEAD, ADMIN)
+
+
+def only(*roles: str) -> dict[str, int]:
+    """200 for these roles, 403 for the other signed-in roles, sign-in redirect for anonymous."""
+    return {ANON: 302, **{role: 200 if role in roles else 403 for role in SIGNED_IN}}
+
+
+# endpoint: (method, path, {who: status})
+EXPECTED = {
+    "static": ("GET", "/static/css/app.css", {who: 200 for who in (ANON, *SIGNED_IN)}),
+    "main.healthz": ("GET", "/healthz", {who: 200 for who in (ANON, *SIGNED_IN)}),
+    "main.index": ("GET", "/", {who: 302 for who in (ANON, *SIGNED_IN)}),
+    "main.no_role": ("GET", "/no-role", only(*SIGNED_IN)),
+    "auth.sign_in": ("GET", "/sign-in", {ANON: 200, **{who: 302 for who in SIGNED_IN}}),
+    "auth.sign_out": ("POST", "/sign-out", {who: 302 for who in (ANON, *SIGNED_IN)}),
+    "auth.switch_role": ("GET", "/switch-role", only(*SIGNED_IN)),
+    "preceptee.home": ("GET", "/preceptee/", only(PRECEPTEE)),
+    "caseload.home": ("GET", "/preceptor/", only(PRECEPTOR)),
+    "lead.home": ("GET", "/lead/", only(LEAD)),
+    "admin.home": ("GET", "/admin/", only(ADMIN)),
+}
+
+
+def test_every_route_has_an_access_rule(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(EXPECTED) == set(), "routes without an access rule in EXPECTED"
+    assert set(EXPECTED) - endpoints == set(), "access rules for routes that no longer exist"
+
+
+CASES = [(endpoint, who) for endpoint, (_, _, statuses) in EXPECTED.items() for who in statuses]
+
+
+@pytest.mark.parametrize("endpoint, who", CASES, ids=[f"{e}-{w}" for e, w in CASES])
+def test_access(client, make, endpoint, who):
+    method, path, statuses = EXPECTED[endpoint]
+    if who != ANON:
+        make.user(Role(who), email=f"{who}@test.nhs.uk")
+        db.session.commit()
+        assert client.sign_in(f"{who}@test.nhs.uk", "correct-horse-battery").status_code == 302
+    if method == "GET":
+        response = client.get(path)
+    else:
+        response = client.submit(path, token_from="/sign-in")
+    response.close()  # static files are streamed from disk
+    assert response.status_code == statuses[who]
+    if response.status_code == 302 and who == ANON and endpoint not in ("main.index", "auth.sign_out"):
+        assert response.headers["Location"].startswith("/sign-in?next=")
+
+
+def test_forbidden_page_is_an_nhs_page(client, make):
+    make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
+    db.session.commit()
+    client.sign_in("nq@test.nhs.uk", "correct-horse-battery")
+    response = client.get("/admin/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "You do not have access to this page" in html and "nhsuk-header" in html
+
+
+def test_not_found_page_is_an_nhs_page(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
