@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from preceptor import create_app
-from preceptor.config import database_url
+from preceptor.config import database_url as normalised_url
 from preceptor.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -50,7 +50,7 @@ class Databases:
         self.tmp = tmp
         self.serial = count()
         if TEST_DATABASE_URL:
-            self.url = database_url(TEST_DATABASE_URL)
+            self.url = normalised_url(TEST_DATABASE_URL)
             name = make_url(self.url).database or ""
             if "test" not in name:
                 raise RuntimeError(f"refusing to wipe database {name!r}: its name must contain 'test'")
@@ -86,8 +86,11 @@ class Databases:
 
 
 @pytest.fixture(scope="session")
-def databases(tmp_path_factory) -> Databases:
-    return Databases(tmp_path_factory.mktemp("databases"))
+def databases(tmp_path_factory):
+    databases = Databases(tmp_path_factory.mktemp("databases"))
+    yield databases
+    if TEST_DATABASE_URL:
+        databases.engine.dispose()
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def enum_column(enum_cls: type[enum.Enum], **kw) -> sa.Enum:
+def enum_column(enum_cls: type[enum.Enum], name: str | None = None, **kw) -> sa.Enum:
     """A VARCHAR with a CHECK constraint holding the enum's values (not names).
+
+    `name` names the constraint; give one when a table has two columns of the same enum.
 
     Native PostgreSQL enums make every new value a migration of its own; a checked
     string behaves the same on SQLite and PostgreSQL.
@@ -23,7 +25,7 @@ def enum_column(enum_cls: type[enum.Enum], **kw) -> sa.Enum:
         length=32,
         validate_strings=True,
         values_callable=lambda e: [m.value for m in e],
-        name=enum_cls.__name__.lower(),
+        name=name or enum_cls.__name__.lower(),
         **kw,
     )
 

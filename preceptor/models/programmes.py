@@ -78,8 +78,8 @@ class StatusChange(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     preceptorship_id: Mapped[int] = mapped_column(sa.ForeignKey("preceptorship.id"), index=True)
-    from_status: Mapped[ProgrammeStatus] = mapped_column(enum_column(ProgrammeStatus))
-    to_status: Mapped[ProgrammeStatus] = mapped_column(enum_column(ProgrammeStatus))
+    from_status: Mapped[ProgrammeStatus] = mapped_column(enum_column(ProgrammeStatus, name="from_status"))
+    to_status: Mapped[ProgrammeStatus] = mapped_column(enum_column(ProgrammeStatus, name="to_status"))
     effective_on: Mapped[date]
     reason: Mapped[str] = mapped_column(sa.String(500))
     planned_end_before: Mapped[date | None]
