@@ -4,6 +4,7 @@
 sit at the repository root, beside this package.
 """
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -19,7 +20,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=os.environ.get("PRECEPTOR_INSTANCE_PATH") or str(ROOT / "instance"),
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -12,16 +12,23 @@ from .models import Role, User
 @click.option("--name", prompt="Full name", help="Full name as colleagues know it.")
 @click.option("--role", "roles", multiple=True, required=True,
               type=click.Choice([r.value for r in Role]), help="A role; repeat for several.")
+@click.option("--hcpc", default=None, help="HCPC registration number, RA followed by numbers.")
 @click.password_option(help="Asked for when not given; never echoed.")
-def create_user_command(email: str, name: str, roles: tuple[str, ...], password: str) -> None:
+def create_user_command(email: str, name: str, roles: tuple[str, ...], hcpc: str | None, password: str) -> None:
     """Create a person who can sign in."""
+    from .models.people import HCPC_NUMBER
     from .services import accounts, audit
 
+    hcpc = hcpc.strip().upper() if hcpc else None
+    if hcpc and not HCPC_NUMBER.match(hcpc):
+        raise click.BadParameter("an HCPC number is RA followed by numbers, like RA123456", param_hint="--hcpc")
+    if "@" not in email or len(email) > 254 or not name.strip() or len(name) > 120:
+        raise click.ClickException("give an email address (up to 254 characters) and a name (up to 120)")
     if accounts.email_taken(email):
         raise click.ClickException(f"a user with the email {User.normalise_email(email)} already exists")
     if len(password) < 12:
         raise click.ClickException("the password must be at least 12 characters")
-    user = accounts.create_user(email, name, [Role(r) for r in roles], password=password)
+    user = accounts.create_user(email, name, [Role(r) for r in roles], password=password, hcpc_number=hcpc)
     audit.record("user.create", user, details={"roles": sorted(roles), "via": "cli"})
     db.session.commit()
     click.echo(f"Created {user.email} with roles: {', '.join(sorted(roles))}.")

@@ -29,7 +29,7 @@ class Defaults:
     PRECEPTOR_FEEDBACK_MINIMUM = 3
 
     # Sign-in and sessions.
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  (a hashing method's name, not a password)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # set True when served over HTTPS

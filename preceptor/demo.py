@@ -28,6 +28,7 @@ from .models import (
     Preceptorship,
     Profession,
     ProgrammeStatus,
+    ProtectedTime,
     RequestStatus,
     Role,
     SignOffRequest,
@@ -152,6 +153,11 @@ class DemoTrust:
             return existing
         record = PreceptorProfile(user=user, department=department, **profile)
         db.session.add(record)
+        if record.trained_on is not None:  # some protected preceptor time over the last year
+            own = random.Random(user.email)  # not the planning sequence: a re-run must plan the same trust
+            for n in range(own.randint(1, 5)):
+                db.session.add(ProtectedTime(preceptor=user, occurred_on=self.today - timedelta(days=30 + 60 * n),
+                                             hours=own.choice([1, 1.5, 2, 3]), note="Preceptor time"))
         return record
 
     # --- the whole trust -------------------------------------------------------------------

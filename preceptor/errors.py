@@ -13,14 +13,22 @@ from .extensions import db
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: ("Sorry, there is a problem with that request", "Go back, reload the page and try again."),
-    403: ("You do not have access to this page", "Your role does not include this page. If you think it should, contact your education lead."),
-    404: ("Page not found", "If you typed the web address, check it is correct. If you pasted it, check you copied the entire address."),
-    405: ("Sorry, that action is not allowed here", "Go back and use the page's own buttons."),
-    413: ("That file is too large", "Check the size limit on the page and try again."),
-    429: ("Too many attempts", "Wait a few minutes and try again."),
-    500: ("Sorry, there is a problem with the service", "Try again later. If the problem continues, contact the service desk."),
+    400: ("Sorry, there is a problem with that request",
+          "Go back, reload the page and try again."),
+    403: ("You do not have access to this page",
+          "Your role does not include this page. If you think it should, contact your education lead."),
+    404: ("Page not found",
+          "If you typed the web address, check it is correct. If you pasted it, check you copied the entire address."),
+    405: ("Sorry, that action is not allowed here",
+          "Go back and use the page's own buttons."),
+    413: ("That file is too large",
+          "Check the size limit on the page and try again."),
+    429: ("Too many attempts",
+          "Wait a few minutes and try again."),
+    500: ("Sorry, there is a problem with the service",
+          "Try again later. If the problem continues, contact the service desk."),
 }
+CSRF_MESSAGE = "This form has expired or did not come from this service. Go back, reload the page and try again."
 
 
 def _page(code: int, detail: str | None = None, reference: str | None = None):
@@ -33,7 +41,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         log.info("CSRF refused: %s", error.description)
-        return _page(400, "This form has expired or did not come from this service. Go back, reload the page and try again.")
+        return _page(400, CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)
     def http_error(error):

@@ -27,6 +27,7 @@ EXPECTED = {
     "auth.sign_in": ("GET", "/sign-in", {ANON: 200, **{who: 302 for who in SIGNED_IN}}),
     "auth.sign_out": ("POST", "/sign-out", {who: 302 for who in (ANON, *SIGNED_IN)}),
     "auth.switch_role": ("GET", "/switch-role", only(*SIGNED_IN)),
+    "auth.details": ("GET", "/your-details", only(*SIGNED_IN)),
     "preceptee.home": ("GET", "/preceptee/", only(PRECEPTEE)),
     "caseload.home": ("GET", "/preceptor/", only(PRECEPTOR)),
     "lead.home": ("GET", "/lead/", only(LEAD)),

@@ -4,14 +4,15 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 
 from ..access import ROLE_HOME, active_role
 from ..extensions import db
-from ..models import Role
+from ..models import Role, User
 from ..rendering import render_page
 from ..services import accounts, audit
 from . import bp
-from .forms import SignInForm, SwitchRoleForm
+from .forms import DetailsForm, SignInForm, SwitchRoleForm
 
 GENERIC_FAILURE = "The email address or password is not correct"
 
@@ -76,3 +77,26 @@ def switch_role():
     session["role"] = form.role.data
     flash(f"You are now viewing the portal as: {Role(form.role.data).label}.", "success")
     return redirect(url_for(ROLE_HOME[Role(form.role.data)]))
+
+
+@bp.route("/your-details", methods=["GET", "POST"])
+@login_required
+def details():
+    """A person keeps their own name, phone number and HCPC number up to date."""
+    user = current_user._get_current_object()
+    form = DetailsForm(obj=user)
+    if form.validate_on_submit():
+        number = form.hcpc_number.data or None
+        owner = db.session.scalar(select(User.id).where(User.hcpc_number == number)) if number else None
+        if owner is not None and owner != user.id:
+            form.hcpc_number.errors.append("This HCPC registration number belongs to another account")
+        else:
+            changed = sorted(f for f in ("name", "phone", "hcpc_number")
+                             if (getattr(form, f).data or None) != getattr(user, f))
+            user.name, user.phone, user.hcpc_number = form.name.data, form.phone.data or None, number
+            if changed:
+                audit.record("user.update_details", user, details={"fields": changed})
+            db.session.commit()
+            flash("Your details have been saved.", "success")
+            return redirect(url_for("auth.details"))
+    return render_page("auth/details.html", form=form)

@@ -1,7 +1,14 @@
 """The data model. Import models from here; each module holds one area of the product."""
 
 from .audit import AuditEvent, AuditLogIsAppendOnly
-from .framework import Checklist, LearningNeedArea, MilestoneTemplate, Principle, department_checklist, template_principle
+from .framework import (
+    Checklist,
+    LearningNeedArea,
+    MilestoneTemplate,
+    Principle,
+    department_checklist,
+    template_principle,
+)
 from .meetings import Meeting, MeetingAction, MeetingType
 from .milestones import (
     Milestone,

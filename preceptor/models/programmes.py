@@ -164,3 +164,5 @@ class ProtectedTime(db.Model):
     hours: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    preceptor: Mapped[User] = relationship()
