@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from preceptor.eligibility import effective_cap, eligibility
 from preceptor.extensions import db
 from preceptor.models import (
+    RUNNING_STATUSES,
     Allocation,
     Department,
     PreceptorProfile,
@@ -60,7 +61,7 @@ def test_demo_trust_has_every_stage_and_capacity_case(runner):
     assert "untrained" in reasons and "on leave" in reasons
     load = dict(db.session.execute(
         select(Allocation.preceptor_id, func.count()).join(Preceptorship)
-        .where(Allocation.ends_on.is_(None), Preceptorship.status.in_(("active", "paused", "extended")))
+        .where(Allocation.ends_on.is_(None), Preceptorship.status.in_(RUNNING_STATUSES))
         .group_by(Allocation.preceptor_id)).all())
     at_cap = [p for p in profiles if load.get(p.user_id, 0) >= effective_cap(p)]
     over_cap = [p for p in profiles if load.get(p.user_id, 0) > effective_cap(p)]

@@ -6,9 +6,15 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Allocation, Milestone, MilestoneStatus, Preceptorship, ProgrammeStatus, ProtectedTime, User
-
-RUNNING = (ProgrammeStatus.ACTIVE, ProgrammeStatus.PAUSED, ProgrammeStatus.EXTENDED)
+from ..models import (
+    RUNNING_STATUSES,
+    Allocation,
+    Milestone,
+    MilestoneStatus,
+    Preceptorship,
+    ProtectedTime,
+    User,
+)
 
 
 def _milestone_counts(today: date):
@@ -46,10 +52,10 @@ def caseload(preceptor_id: int, today: date, current: bool = True):
         .where(Allocation.preceptor_id == preceptor_id)
     )
     if current:
-        query = query.where(Allocation.ends_on.is_(None), Preceptorship.status.in_(RUNNING))
+        query = query.where(Allocation.ends_on.is_(None), Preceptorship.status.in_(RUNNING_STATUSES))
         query = query.order_by(Preceptorship.start_date, User.name)
     else:
-        query = query.where((Allocation.ends_on.is_not(None)) | Preceptorship.status.not_in(RUNNING))
+        query = query.where((Allocation.ends_on.is_not(None)) | Preceptorship.status.not_in(RUNNING_STATUSES))
         query = query.order_by(Allocation.starts_on.desc())
     return db.session.execute(query).all()
 

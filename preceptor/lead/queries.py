@@ -3,9 +3,7 @@
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Allocation, Department, PreceptorProfile, Preceptorship, ProgrammeStatus, Site
-
-RUNNING = (ProgrammeStatus.ACTIVE, ProgrammeStatus.PAUSED, ProgrammeStatus.EXTENDED)
+from ..models import RUNNING_STATUSES, Allocation, Department, PreceptorProfile, Preceptorship, Site
 
 
 def department_overview(scope: list[int] | None):
@@ -22,7 +20,7 @@ def department_overview(scope: list[int] | None):
             func.count().label("running"),
             func.count().filter(~has_preceptor).label("waiting"),
         )
-        .where(Preceptorship.status.in_(RUNNING))
+        .where(Preceptorship.status.in_(RUNNING_STATUSES))
         .group_by(Preceptorship.department_id)
         .subquery()
     )

@@ -21,6 +21,7 @@ from .milestones import (
 from .organisation import Department, Profession, Site
 from .people import MAIN_ROLE_ORDER, Role, User, UserRole, lead_department
 from .programmes import (
+    RUNNING_STATUSES,
     Allocation,
     AllocationEndReason,
     PreceptorProfile,

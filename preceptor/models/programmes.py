@@ -37,7 +37,11 @@ class ProgrammeStatus(enum.StrEnum):
 
     @property
     def is_running(self) -> bool:
-        return self in (ProgrammeStatus.ACTIVE, ProgrammeStatus.PAUSED, ProgrammeStatus.EXTENDED)
+        return self in RUNNING_STATUSES
+
+
+# A running programme holds a preceptor's place: the load in capacity counts these.
+RUNNING_STATUSES = (ProgrammeStatus.ACTIVE, ProgrammeStatus.PAUSED, ProgrammeStatus.EXTENDED)
 
 
 class Preceptorship(db.Model):

@@ -7,11 +7,11 @@ from sqlalchemy import case, func, or_, select
 
 from ..extensions import db
 from ..models import (
+    RUNNING_STATUSES,
     Milestone,
     MilestoneStatus,
     Preceptorship,
     Principle,
-    ProgrammeStatus,
     Role,
     User,
     UserRole,
@@ -19,12 +19,10 @@ from ..models import (
     template_principle,
 )
 
-RUNNING = (ProgrammeStatus.ACTIVE, ProgrammeStatus.PAUSED, ProgrammeStatus.EXTENDED)
-
 
 def my_programme(user_id: int) -> Preceptorship | None:
     """The person's running programme, else their most recent one."""
-    running_first = case((Preceptorship.status.in_(RUNNING), 0), else_=1)
+    running_first = case((Preceptorship.status.in_(RUNNING_STATUSES), 0), else_=1)
     query = (
         select(Preceptorship)
         .where(Preceptorship.preceptee_id == user_id)
