@@ -66,8 +66,13 @@ def hours(value) -> str:
     return f"{Decimal(value):f}".rstrip("0").rstrip(".") if value is not None else ""
 
 
+def radio_item(choice: tuple[str, str], selected) -> dict:
+    value, text = choice
+    return {"value": value, "text": text, "checked": str(value) == str(selected)}
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(long_date=long_date, hours=hours)
+    app.jinja_env.filters.update(long_date=long_date, hours=hours, radio_item=radio_item)
     app.jinja_env.globals.update(
         navigation_items=navigation_items,
         sign_out_form=sign_out_form,

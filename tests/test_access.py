@@ -13,6 +13,12 @@ ANON, PRECEPTEE, PRECEPTOR, LEAD, ADMIN = "anonymous", "preceptee", "preceptor",
 SIGNED_IN = (PRECEPTEE, PRECEPTOR, LEAD, ADMIN)
 
 
+def owned(method_status: int = 404) -> dict[str, int]:
+    """A preceptee's object that this preceptee does not own: 404 for them (never 403, so an
+    id reveals nothing), 403 for other roles, sign-in for anonymous."""
+    return {**only(PRECEPTEE), PRECEPTEE: method_status}
+
+
 def only(*roles: str) -> dict[str, int]:
     """200 for these roles, 403 for the other signed-in roles, sign-in redirect for anonymous."""
     return {ANON: 302, **{role: 200 if role in roles else 403 for role in SIGNED_IN}}
@@ -29,6 +35,15 @@ EXPECTED = {
     "auth.switch_role": ("GET", "/switch-role", only(*SIGNED_IN)),
     "auth.details": ("GET", "/your-details", only(*SIGNED_IN)),
     "preceptee.home": ("GET", "/preceptee/", only(PRECEPTEE)),
+    "preceptee.timeline": ("GET", "/preceptee/timeline", only(PRECEPTEE)),
+    "preceptee.milestone": ("GET", "/preceptee/milestones/1", owned()),
+    "preceptee.withdraw": ("POST", "/preceptee/milestones/1/withdraw", owned()),
+    "preceptee.log": ("GET", "/preceptee/log", only(PRECEPTEE)),
+    "preceptee.new_entry": ("GET", "/preceptee/log/new", owned()),  # no programme yet: nothing to add to
+    "preceptee.entry": ("GET", "/preceptee/log/1", owned()),
+    "preceptee.edit_entry": ("GET", "/preceptee/log/1/edit", owned()),
+    "preceptee.autosave": ("POST", "/preceptee/drafts", owned(400)),  # no draft key posted
+    "preceptee.discard_draft": ("POST", "/preceptee/drafts/discard", owned(400)),
     "caseload.home": ("GET", "/preceptor/", only(PRECEPTOR)),
     "lead.home": ("GET", "/lead/", only(LEAD)),
     "admin.home": ("GET", "/admin/", only(ADMIN)),

@@ -119,3 +119,4 @@ class SignOffRequest(db.Model):
     reopen_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     milestone: Mapped[Milestone] = relationship(back_populates="requests")
+    decided_by: Mapped["User | None"] = relationship(foreign_keys=[decided_by_id], lazy="joined")  # noqa: F821

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("preceptee", __name__, url_prefix="/preceptee")
 
-from . import views  # noqa: E402,F401
+from . import log, timeline, views  # noqa: E402,F401  (routes register on the blueprint)

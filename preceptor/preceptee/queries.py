@@ -8,14 +8,17 @@ from sqlalchemy import case, func, or_, select
 from ..extensions import db
 from ..models import (
     RUNNING_STATUSES,
+    LogEntry,
     Milestone,
     MilestoneStatus,
     Preceptorship,
     Principle,
     Role,
+    SignOffRequest,
     User,
     UserRole,
     lead_department,
+    milestone_evidence,
     template_principle,
 )
 
@@ -94,3 +97,81 @@ def education_leads_for(department_id: int) -> list[User]:
         .order_by(User.trust_wide, User.name)
     )
     return list(db.session.scalars(query))
+
+
+def own_milestone_or_404(milestone_id: int, user_id: int) -> Milestone:
+    """The milestone if it is in one of this person's programmes; otherwise 404 (never 403,
+    so ids of other people's records reveal nothing)."""
+    return db.first_or_404(select(Milestone).join(Preceptorship).where(
+        Milestone.id == milestone_id, Preceptorship.preceptee_id == user_id))
+
+
+def own_entry_or_404(entry_id: int, user_id: int) -> LogEntry:
+    return db.first_or_404(select(LogEntry).join(Preceptorship).where(
+        LogEntry.id == entry_id, Preceptorship.preceptee_id == user_id))
+
+
+def timeline(programme_id: int, status: str | None = None, principle: int | None = None):
+    """Rows of (milestone, evidence count) by due date, filtered by status and principle."""
+    evidence = (select(milestone_evidence.c.milestone_id, func.count().label("n"))
+                .group_by(milestone_evidence.c.milestone_id).subquery())
+    query = (select(Milestone, func.coalesce(evidence.c.n, 0))
+             .outerjoin(evidence, evidence.c.milestone_id == Milestone.id)
+             .where(Milestone.preceptorship_id == programme_id)
+             .order_by(Milestone.due_date, Milestone.id))
+    if status:
+        query = query.where(Milestone.status == status)
+    if principle:
+        query = query.where(Milestone.template_id.in_(
+            select(template_principle.c.template_id).where(template_principle.c.principle_id == principle)))
+    return db.session.execute(query).all()
+
+
+def principles() -> list[Principle]:
+    return list(db.session.scalars(select(Principle).order_by(Principle.id)))
+
+
+def evidence_entries(milestone_id: int) -> list[LogEntry]:
+    return list(db.session.scalars(
+        select(LogEntry).join(milestone_evidence, milestone_evidence.c.entry_id == LogEntry.id)
+        .where(milestone_evidence.c.milestone_id == milestone_id).order_by(LogEntry.occurred_on.desc())))
+
+
+def request_history(milestone_id: int) -> list[SignOffRequest]:
+    return list(db.session.scalars(select(SignOffRequest).where(SignOffRequest.milestone_id == milestone_id)
+                                   .order_by(SignOffRequest.requested_at.desc(), SignOffRequest.id.desc())))
+
+
+def entry_choices(programme_id: int) -> list[LogEntry]:
+    """Entries that can be chosen as evidence, newest first."""
+    return list(db.session.scalars(select(LogEntry).where(LogEntry.preceptorship_id == programme_id)
+                                   .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc())))
+
+
+def linkable_milestones(programme_id: int) -> list[Milestone]:
+    """Milestones a new entry can be linked to: neither signed off nor waiting for sign-off."""
+    return list(db.session.scalars(select(Milestone).where(
+        Milestone.preceptorship_id == programme_id,
+        Milestone.status.not_in((MilestoneStatus.SIGNED_OFF, MilestoneStatus.WAITING)))
+        .order_by(Milestone.due_date, Milestone.id)))
+
+
+def milestones_of_entry(entry_id: int) -> list[Milestone]:
+    return list(db.session.scalars(
+        select(Milestone).join(milestone_evidence, milestone_evidence.c.milestone_id == Milestone.id)
+        .where(milestone_evidence.c.entry_id == entry_id).order_by(Milestone.due_date)))
+
+
+def entries(programme_id: int, search: str = "", kind: str | None = None, page: int = 1, per_page: int = 20):
+    """A page of log entries, newest first, with the total matching."""
+    query = select(LogEntry).where(LogEntry.preceptorship_id == programme_id)
+    if kind:
+        query = query.where(LogEntry.kind == kind)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(*(func.lower(column).like(pattern) for column in (
+            LogEntry.title, LogEntry.what_happened, LogEntry.so_what, LogEntry.now_what, LogEntry.notes))))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(query.order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total

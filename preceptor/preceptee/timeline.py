@@ -1,0 +1,110 @@
+"""The preceptee's timeline and each milestone: evidence, asking for sign-off, withdrawing."""
+
+from datetime import date
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..access import role_required
+from ..extensions import db
+from ..models import MilestoneStatus, Role
+from ..rendering import render_page
+from ..services import signoff_requests
+from ..services.signoff_requests import SignOffRefused
+from . import bp, queries
+from .forms import SignOffRequestForm
+
+STALE = "This milestone changed since you opened the page. Check it below and try again."
+
+
+@bp.get("/timeline")
+@role_required(Role.PRECEPTEE)
+def timeline():
+    """Every milestone by due date; filter by status and principle (htmx swaps the list)."""
+    programme = queries.my_programme(current_user.id)
+    status = request.args.get("status")
+    status = status if status in {s.value for s in MilestoneStatus} else None
+    principle = request.args.get("principle", type=int)
+    principle = principle if principle in range(1, 6) else None
+    rows = queries.timeline(programme.id, status, principle) if programme else []
+    status_options = [(None, "All")] + [(s.value, s.label) for s in MilestoneStatus]
+    principle_options = [(None, "All")] + [(p.id, f"{p.id}. {p.name}") for p in queries.principles()]
+    return render_page("preceptee/timeline.html", regions=("timeline",), programme=programme, rows=rows,
+                       status=status, principle=principle, status_options=status_options,
+                       principle_options=principle_options, today=date.today())
+
+
+def _milestone_page(milestone, form: SignOffRequestForm, problems: list[str] | None = None):
+    return render_page(
+        "preceptee/milestone.html", milestone=milestone, programme=milestone.preceptorship, form=form,
+        problems=problems or [], entries=queries.entry_choices(milestone.preceptorship_id),
+        evidence=queries.evidence_entries(milestone.id), history=queries.request_history(milestone.id),
+        waiting=signoff_requests.waiting_request(milestone), decision=signoff_requests.last_decision(milestone),
+        today=date.today(),
+    )
+
+
+@bp.route("/milestones/<int:milestone_id>", methods=["GET", "POST"])
+@role_required(Role.PRECEPTEE)
+def milestone(milestone_id: int):
+    """One milestone: choose evidence and ask for sign-off, or see where it stands."""
+    milestone = queries.own_milestone_or_404(milestone_id, current_user.id)
+    form = SignOffRequestForm()
+    form.evidence.choices = [(e.id, e.title) for e in queries.entry_choices(milestone.preceptorship_id)]
+    if request.method == "GET":
+        form.evidence.data = sorted(signoff_requests.evidence_ids(milestone))
+        form.version.data = milestone.version
+        return _milestone_page(milestone, form)
+
+    problems = []
+    asking = form.action.data != "evidence"
+    if form.validate_on_submit():
+        if form.version.data != str(milestone.version):
+            problems.append(STALE)
+        elif asking and not form.summary.data:
+            form.summary.errors.append("Write a short summary for your preceptor")
+        else:
+            chosen = set(form.evidence.data or [])
+            try:
+                if asking:
+                    signoff_requests.request_sign_off(milestone, current_user, form.summary.data, chosen)
+                else:
+                    signoff_requests.set_evidence(milestone, chosen)
+                db.session.commit()
+            except SignOffRefused as refusal:
+                db.session.rollback()
+                problems.append(str(refusal))
+            except (StaleDataError, IntegrityError):
+                db.session.rollback()
+                problems.append(STALE)
+            else:
+                flash("Sign-off requested: your preceptor has been asked to review it." if asking
+                      else "Evidence saved.", "success")
+                return redirect(url_for("preceptee.milestone", milestone_id=milestone.id))
+    db.session.refresh(milestone)
+    form.version.data = milestone.version
+    return _milestone_page(milestone, form, problems)
+
+
+@bp.post("/milestones/<int:milestone_id>/withdraw")
+@role_required(Role.PRECEPTEE)
+def withdraw(milestone_id: int):
+    """Take back a sign-off request before the preceptor acts on it."""
+    milestone = queries.own_milestone_or_404(milestone_id, current_user.id)
+    form = SignOffRequestForm()
+    if not form.validate_on_submit():  # only the CSRF token matters here
+        return redirect(url_for("preceptee.milestone", milestone_id=milestone.id))
+    try:
+        signoff_requests.withdraw(milestone)
+        db.session.commit()
+    except SignOffRefused as refusal:
+        db.session.rollback()
+        flash(str(refusal), "warning")
+    except StaleDataError:
+        db.session.rollback()
+        flash(STALE, "warning")
+    else:
+        flash("Request withdrawn. You can change the evidence and ask again.", "success")
+    return redirect(url_for("preceptee.milestone", milestone_id=milestone.id))
