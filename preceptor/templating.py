@@ -66,9 +66,9 @@ def hours(value) -> str:
     return f"{Decimal(value):f}".rstrip("0").rstrip(".") if value is not None else ""
 
 
-def radio_item(choice: tuple[str, str], selected) -> dict:
-    value, text = choice
-    return {"value": value, "text": text, "checked": str(value) == str(selected)}
+def radio_item(choice, selected) -> dict:
+    """A WTForms SelectChoice as an NHS.UK radio or checkbox item."""
+    return {"value": choice.value, "text": choice.label, "checked": str(choice.value) == str(selected)}
 
 
 def init_app(app: Flask) -> None:

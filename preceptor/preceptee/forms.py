@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import DecimalField, HiddenField, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -35,7 +35,7 @@ class MultiCheckbox(SelectMultipleField):
 class EntryForm(FlaskForm):
     """One progress log entry. Which fields apply depends on the kind."""
 
-    kind = RadioField("What kind of entry is this?", choices=[(k.value, k.label) for k in EntryKind],
+    kind = RadioField("What kind of entry is this?", choices=[SelectChoice(k.value, k.label) for k in EntryKind],
                       validators=[InputRequired("Choose what kind of entry this is")])
     title = StringField("Title", filters=[_strip], validators=[
         InputRequired("Enter a title"), Length(max=160, message="Title must be 160 characters or fewer")])
@@ -66,18 +66,19 @@ class EntryForm(FlaskForm):
             raise ValidationError(f"Date must be on or after your programme started, "
                                   f"{self.programme_start.day} {self.programme_start:%B %Y}")
 
-    def validate_hours(self, field):
-        if field.raw_data and field.raw_data[0] and field.data is None:
-            raise ValidationError("Hours must be a number, like 1.5")
-        if field.data is None:
-            if self.kind.data in self.HOURS_REQUIRED:
-                raise ValidationError("Enter the hours spent")
+    def validate_hours(self, field):  # runs only when hours were typed (Optional stops it otherwise)
+        if field.data is None:  # not a number: reported as such in validate()
             return
         if not Decimal("0") < field.data <= Decimal("24"):
             raise ValidationError("Hours must be more than 0 and no more than 24")
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
+        if self.hours.errors and self.hours.data is None:
+            self.hours.errors[:] = ["Hours must be a number, like 1.5"]
+        if self.kind.data in self.HOURS_REQUIRED and self.hours.data is None and not self.hours.errors:
+            self.hours.errors.append("Enter the hours spent")
+            ok = False
         if self.kind.data == EntryKind.REFLECTION.value:
             for field, message in ((self.what_happened, "Describe what happened"),
                                    (self.so_what, "Say what it meant to you (so what?)"),

@@ -6,6 +6,7 @@ from flask import abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
+from wtforms import SelectChoice
 
 from ..access import role_required
 from ..extensions import db
@@ -57,7 +58,7 @@ def _form(programme, entry=None, kind: str | None = None) -> tuple[EntryForm, ob
         form.kind.data = entry.kind.value
     linked = queries.milestones_of_entry(entry.id) if entry else []
     options = {m.id: m for m in queries.linkable_milestones(programme.id) + linked}
-    form.milestones.choices = [(m.id, m.title) for m in sorted(options.values(), key=lambda m: m.due_date)]
+    form.milestones.choices = [SelectChoice(m.id, m.title) for m in sorted(options.values(), key=lambda m: m.due_date)]
     if request.method == "GET" and not draft:
         form.milestones.data = [m.id for m in linked]
     form.draft_key = key
@@ -99,9 +100,9 @@ def _save(programme, form: EntryForm, entry=None):
 def milestone_items(form: EntryForm, programme) -> list[dict]:
     """Checkbox items for the milestones; those waiting or signed off say they are locked."""
     open_ids = {m.id for m in queries.linkable_milestones(programme.id)}
-    return [{"value": str(value), "text": label,
-             "hint": None if value in open_ids else {"text": "Locked while waiting for or after sign-off"}}
-            for value, label in form.milestones.choices]
+    return [{"value": str(choice.value), "text": choice.label,
+             "hint": None if choice.value in open_ids else {"text": "Locked while waiting for or after sign-off"}}
+            for choice in form.milestones.choices]
 
 
 @bp.route("/log/new", methods=["GET", "POST"])

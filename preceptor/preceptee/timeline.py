@@ -6,6 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import SelectChoice
 
 from ..access import role_required
 from ..extensions import db
@@ -52,7 +53,7 @@ def milestone(milestone_id: int):
     """One milestone: choose evidence and ask for sign-off, or see where it stands."""
     milestone = queries.own_milestone_or_404(milestone_id, current_user.id)
     form = SignOffRequestForm()
-    form.evidence.choices = [(e.id, e.title) for e in queries.entry_choices(milestone.preceptorship_id)]
+    form.evidence.choices = [SelectChoice(e.id, e.title) for e in queries.entry_choices(milestone.preceptorship_id)]
     if request.method == "GET":
         form.evidence.data = sorted(signoff_requests.evidence_ids(milestone))
         form.version.data = milestone.version

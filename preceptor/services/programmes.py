@@ -126,14 +126,14 @@ def resume(programme: Preceptorship, on: date, reason: str = "Resumed") -> int:
 
 def extend(programme: Preceptorship, new_end: date, reason: str) -> None:
     """Extend a running programme to `new_end`. Milestones still open that fall in the last
-    four weeks of the old plan (final review, completion, feedback) move with the end."""
+    six weeks of the old plan (the year's reflections, final review, feedback) move with the end."""
     if programme.status not in (ProgrammeStatus.ACTIVE, ProgrammeStatus.EXTENDED):
         raise ValueError("only an active or extended programme can be extended")
     if new_end <= programme.planned_end_date:
         raise ValueError("the new planned end must be after the current one")
     shift = new_end - programme.planned_end_date
     for milestone in db.session.scalars(
-            _pending(programme).where(Milestone.due_date >= programme.planned_end_date - timedelta(days=28))):
+            _pending(programme).where(Milestone.due_date >= programme.planned_end_date - timedelta(weeks=6))):
         milestone.due_date += shift
     _change(programme, ProgrammeStatus.EXTENDED, date.today(), reason, planned_end_after=new_end)
     programme.planned_end_date = new_end
