@@ -4,11 +4,12 @@ reference that support can find in the log."""
 import logging
 import secrets
 
-from flask import Flask, render_template
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ MESSAGES = {
     500: ("Sorry, there is a problem with the service",
           "Try again later. If the problem continues, contact the service desk."),
 }
+SESSION_ENDED = "Sign in to continue. If you were writing something, it has been kept."
 CSRF_MESSAGE = "This form has expired or did not come from this service. Go back, reload the page and try again."
 
 
@@ -37,10 +39,25 @@ def _page(code: int, detail: str | None = None, reference: str | None = None):
                            reference=reference), code
 
 
+def session_ended():
+    """A request from someone whose session has ended. htmx gets a short message in place
+    (the page keeps what was typed); a form post goes to sign-in and back to the same page,
+    where the draft is restored."""
+    if request.headers.get("HX-Request"):
+        return render_template("errors/session_ended.html"), 401
+    flash(SESSION_ENDED, "info")
+    back = request.full_path.rstrip("?") if request.method in ("GET", "POST") else None
+    return redirect(url_for("auth.sign_in", next=back))
+
+
 def init_app(app: Flask) -> None:
+    login_manager.unauthorized_handler(session_ended)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         log.info("CSRF refused: %s", error.description)
+        if not current_user.is_authenticated and error.description == "The CSRF session token is missing.":
+            return session_ended()  # the form carried a token, but its session has ended
         return _page(400, CSRF_MESSAGE)
 
     @app.errorhandler(HTTPException)

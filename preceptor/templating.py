@@ -3,6 +3,7 @@ parameters for the NHS.UK macros, and the request's CSP nonce."""
 
 from datetime import date
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from flask import Flask, request, url_for
 from flask_login import current_user
@@ -71,8 +72,16 @@ def radio_item(choice, selected) -> dict:
     return {"value": choice.value, "text": choice.label, "checked": str(choice.value) == str(selected)}
 
 
+def local_path(url: str | None) -> str:
+    """The path and query of a URL on this site (for returning after sign-in), or ""."""
+    parts = urlsplit(url or "")
+    if parts.netloc and parts.netloc != request.host:
+        return ""
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(long_date=long_date, hours=hours, radio_item=radio_item)
+    app.jinja_env.filters.update(long_date=long_date, hours=hours, radio_item=radio_item, local_path=local_path)
     app.jinja_env.globals.update(
         navigation_items=navigation_items,
         sign_out_form=sign_out_form,

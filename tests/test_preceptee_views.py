@@ -204,3 +204,45 @@ def test_other_preceptees_records_are_not_found(client, me, make, path):
     assert client.get(path.format(m=theirs_milestone, e=theirs_entry)).status_code == 404
     withdraw = client.submit(f"/preceptee/milestones/{theirs_milestone}/withdraw", token_from="/preceptee/")
     assert withdraw.status_code == 404
+
+
+# --- a session that ends mid-form -------------------------------------------------------------
+
+def _end_session(client):
+    client.delete_cookie("session")
+
+
+def test_form_posted_after_the_session_ended_goes_through_sign_in_and_back(client, me):
+    token = client.csrf_token("/preceptee/log/new?kind=reflection")
+    client.post("/preceptee/drafts", data={"csrf_token": token, "draft_key": "log:new:reflection",
+                                           "title": "Long reflection", "what_happened": "Everything I wrote"})
+    _end_session(client)
+    response = client.post("/preceptee/log/new?kind=reflection", data={**reflection(), "csrf_token": token})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in?next=/preceptee/log/new?kind%3Dreflection"
+    sign_in_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "it has been kept" in sign_in_page
+    back = client.sign_in("nq@test.nhs.uk", PASSWORD, next="/preceptee/log/new?kind=reflection")
+    assert back.headers["Location"] == "/preceptee/log/new?kind=reflection"
+    form = client.get(back.headers["Location"]).get_data(as_text=True)
+    assert "We restored the draft" in form and "Everything I wrote" in form
+    assert db.session.scalar(select(LogEntry)) is None  # nothing half-saved
+
+
+def test_autosave_after_the_session_ended_says_so_in_place(client, me):
+    token = client.csrf_token("/preceptee/log/new?kind=reflection")
+    _end_session(client)
+    response = client.post("/preceptee/drafts", data={"csrf_token": token, "draft_key": "log:new:reflection"},
+                           headers={**FRAGMENT, "HX-Current-URL": "http://localhost/preceptee/log/new?kind=reflection"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "Not saved: your session has ended" in html
+    assert "/sign-in?next=/preceptee/log/new?kind%3Dreflection" in html and "<h1>" not in html
+
+
+def test_saving_tells_the_browser_to_forget_its_copy(client, me):
+    response = client.submit("/preceptee/log/new?kind=reflection", reflection(), token_from="/preceptee/log")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-clear-draft="log:new:reflection"' in page
+    signed_out = client.sign_out()
+    assert 'data-clear-draft="*"' in client.get(signed_out.headers["Location"]).get_data(as_text=True)

@@ -11,8 +11,6 @@ bp = Blueprint("auth", __name__)
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.sign_in"
-    login_manager.login_message = "Sign in to see this page."
-    login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     app.register_blueprint(bp)
 

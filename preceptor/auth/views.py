@@ -62,6 +62,7 @@ def sign_out():
     logout_user()
     session.clear()
     flash("You have signed out.", "success")
+    flash("*", "clear-draft")  # nothing typed stays behind in the browser tab
     return redirect(url_for("auth.sign_in"))
 
 

@@ -92,6 +92,7 @@ def _save(programme, form: EntryForm, entry=None):
             problems.append("A milestone you chose changed while you were writing. Check your choices and save again.")
         else:
             flash("Entry saved.", "success")
+            flash(form.draft_key, "clear-draft")
             response = redirect(url_for("preceptee.entry", entry_id=entry.id))
             return response, problems
     return None, problems

@@ -1,6 +1,7 @@
 // Starts the NHS.UK frontend components. Loaded as a module from a file so the Content
 // Security Policy can forbid inline script. htmx is loaded separately and needs no start-up.
 import { initAll } from "../vendor/nhsuk-frontend/nhsuk-frontend.min.js";
+import "./drafts.js";
 
 initAll();
 // Components inside content that htmx swaps in need starting too.
