@@ -36,6 +36,7 @@ EXPECTED = {
     "auth.details": ("GET", "/your-details", only(*SIGNED_IN)),
     "preceptee.home": ("GET", "/preceptee/", only(PRECEPTEE)),
     "preceptee.timeline": ("GET", "/preceptee/timeline", only(PRECEPTEE)),
+    "preceptee.meetings_page": ("GET", "/preceptee/meetings", only(PRECEPTEE)),
     "preceptee.milestone": ("GET", "/preceptee/milestones/1", owned()),
     "preceptee.withdraw": ("POST", "/preceptee/milestones/1/withdraw", owned()),
     "preceptee.log": ("GET", "/preceptee/log", only(PRECEPTEE)),

@@ -189,3 +189,23 @@ def test_six_month_programme_and_month_ends(make, app):
     assert short.planned_end_date == date(2027, 3, 1)
     six = programmes.start_preceptorship(make.user(Role.PRECEPTEE), short.department, date(2026, 3, 1), months=6)
     assert six.planned_end_date == date(2026, 9, 1)
+
+
+def test_expected_meetings_for_a_year_and_for_six_months(make, app):
+    from preceptor.models import Meeting, MeetingType
+    from preceptor.services import meetings
+
+    year = make.programme(start=date(2026, 1, 5))
+    kinds = [(k.value, d.isoformat()) for k, d in meetings.expected_dates(year)]
+    assert kinds == [("initial", "2026-01-19"), ("two_monthly", "2026-03-05"), ("two_monthly", "2026-05-05"),
+                     ("mid_point", "2026-07-05"), ("two_monthly", "2026-09-05"), ("two_monthly", "2026-11-05"),
+                     ("final", "2027-01-05")]
+    six = programmes.start_preceptorship(make.user(Role.PRECEPTEE), year.department, date(2026, 1, 5), months=6)
+    assert [k.value for k, _ in meetings.expected_dates(six)] == [
+        "initial", "two_monthly", "mid_point", "two_monthly", "final"]
+    db.session.add(Meeting(preceptorship=year, meeting_type=MeetingType.INITIAL, scheduled_for=date(2026, 1, 16),
+                           held_on=date(2026, 1, 16)))
+    db.session.flush()
+    items = meetings.schedule(year)
+    assert items[0].held and not items[1].held
+    assert items[1].overdue(date(2026, 3, 6), year) and not items[1].overdue(date(2026, 3, 5), year)

@@ -175,3 +175,19 @@ def entries(programme_id: int, search: str = "", kind: str | None = None, page: 
     rows = db.session.scalars(query.order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc())
                               .limit(per_page).offset((page - 1) * per_page)).all()
     return rows, total
+
+
+def waiting_for_preceptor(programme_id: int) -> list[tuple[Milestone, SignOffRequest]]:
+    """Milestones waiting for sign-off, with the request, oldest first."""
+    return [tuple(row) for row in db.session.execute(
+        select(Milestone, SignOffRequest).join(SignOffRequest, SignOffRequest.milestone_id == Milestone.id)
+        .where(Milestone.preceptorship_id == programme_id, SignOffRequest.status == "waiting")
+        .order_by(SignOffRequest.requested_at))]
+
+
+def recent_decisions(programme_id: int, limit: int = 5) -> list[tuple[Milestone, SignOffRequest]]:
+    """The preceptor's latest decisions (signed off or returned), newest first."""
+    return [tuple(row) for row in db.session.execute(
+        select(Milestone, SignOffRequest).join(SignOffRequest, SignOffRequest.milestone_id == Milestone.id)
+        .where(Milestone.preceptorship_id == programme_id, SignOffRequest.decided_at.is_not(None))
+        .order_by(SignOffRequest.decided_at.desc()).limit(limit))]
