@@ -39,6 +39,7 @@ from .models import (
 from .models._columns import utcnow
 from .services import accounts
 from .services.framework import install_default_framework
+from .services.learning_needs import install_default_areas
 from .services.programmes import add_months, start_preceptorship
 
 DEMO_ACCOUNTS = [
@@ -163,6 +164,7 @@ class DemoTrust:
     # --- the whole trust -------------------------------------------------------------------
     def build(self) -> str:
         install_default_framework()
+        install_default_areas()
         self.sites_and_departments()
         rng, today = self.rng, self.today
         used_names: set[str] = set()

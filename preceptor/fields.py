@@ -1,63 +1,73 @@
 """Form fields shared across areas: the NHS.UK date input (day, month and year boxes)."""
 
+import re
 from datetime import date
 
 from markupsafe import Markup
 from wtforms import Field
+from wtforms.utils import unset_value
+from wtforms.validators import StopValidation
+
+DATE_PARTS = ("day", "month", "year")
 
 
 class DateParts(Field):
-    """A date typed as three boxes named `<name>-day`, `<name>-month`, `<name>-year`.
+    """A date typed as three boxes, posted as `<name>[day]`, `<name>[month]`, `<name>[year]`
+    (the NHS.UK date input's names). Rendered by `date_input` in templates/macros/forms.html.
 
-    Keeps exactly what was typed (so a bad date is shown back as entered) and explains
-    what is wrong in the NHS.UK style: missing parts, not a real date, a 2-digit year.
+    `parts` keeps exactly what was typed, so a bad date is shown back as entered;
+    `error_parts` names the boxes to highlight. All three empty is no date, which is an error
+    only when the field is marked required. The field's id is the day box's, so the error
+    summary links to the first box. Messages follow the NHS.UK pattern.
     """
 
     def __init__(self, label=None, validators=None, required_message: str | None = None, **kwargs):
         super().__init__(label, validators, **kwargs)
-        self.required_message = required_message or f"Enter {str(label).lower()}"
-        self.parts = {"day": "", "month": "", "year": ""}
-        self.part_errors: set[str] = set()
+        if "id" not in kwargs:
+            self.id = f"{self.name}-day"
+        self.required_message = required_message
+        self.parts = dict.fromkeys(DATE_PARTS, "")
+        self.error_parts: tuple[str, ...] = ()
 
-    def process(self, formdata, data=None, extra_filters=None):
+    @property
+    def plain_label(self) -> str:
+        return self.label.text.replace(" (optional)", "")
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
         self.process_errors = []
-        self.data = data if data is not None else self.default
-        if isinstance(self.data, date):
+        if data is unset_value:
+            data = self.default() if callable(self.default) else self.default
+        self.object_data = self.data = data if isinstance(data, date) else None
+        if self.data is not None:
             self.parts = {"day": str(self.data.day), "month": str(self.data.month), "year": str(self.data.year)}
-        if formdata is not None and any(f"{self.name}-{p}" in formdata for p in self.parts):
-            self.parts = {p: (formdata.get(f"{self.name}-{p}") or "").strip()[:10] for p in self.parts}
-            self.data = self._parse()
+        if formdata is not None and any(f"{self.name}[{part}]" in formdata for part in DATE_PARTS):
+            self.parts = {part: (formdata.get(f"{self.name}[{part}]") or "").strip()[:10] for part in DATE_PARTS}
+            self.data = None
 
-    def _parse(self) -> date | None:
-        missing = [p for p, v in self.parts.items() if not v]
-        if len(missing) == 3:
-            return None
-        if missing:
-            self.part_errors = set(missing)
-            self.process_errors.append(f"{self.label.text} must include a {' and '.join(missing)}")
-            return None
-        if not all(v.isdigit() for v in self.parts.values()):
-            self.part_errors = {p for p, v in self.parts.items() if not v.isdigit()}
-            self.process_errors.append(f"{self.label.text} must be a real date, using numbers")
-            return None
-        if len(self.parts["year"]) != 4:
-            self.part_errors = {"year"}
-            self.process_errors.append("Year must include 4 numbers")
-            return None
-        try:
-            return date(int(self.parts["year"]), int(self.parts["month"]), int(self.parts["day"]))
-        except ValueError:
-            self.part_errors = {"day", "month", "year"}
-            self.process_errors.append(f"{self.label.text} must be a real date")
-            return None
+    def _fail(self, message: str, *parts: str):
+        self.error_parts = parts or DATE_PARTS
+        raise StopValidation(message)
 
     def pre_validate(self, form):
-        if self.data is None and not self.process_errors and self.flags.required:
-            self.part_errors = {"day", "month", "year"}
-            raise ValueError(self.required_message)
+        if not any(self.parts.values()):
+            if self.data is None and self.flags.required:
+                self._fail(self.required_message or f"Enter {self.plain_label.lower()}")
+            return
+        missing = [part for part in DATE_PARTS if not self.parts[part]]
+        if missing:
+            self._fail(f"{self.plain_label} must include a {' and '.join(missing)}", *missing)
+        bad = [part for part in DATE_PARTS if not re.fullmatch(r"[0-9]+", self.parts[part])]
+        if bad:
+            self._fail(f"{self.plain_label} must be a real date, using numbers only", *bad)
+        if len(self.parts["year"]) != 4:
+            self._fail("Year must include 4 numbers", "year")
+        try:
+            self.data = date(int(self.parts["year"]), int(self.parts["month"]), int(self.parts["day"]))
+        except ValueError:
+            self._fail(f"{self.plain_label} must be a real date")
 
-    def _value(self) -> str:
-        return self.data.isoformat() if self.data else ""
+    def _value(self):
+        return self.parts
 
-    def __call__(self, **kwargs):  # rendered through the NHS.UK macro, see macros/forms.html
+    def __call__(self, **kwargs):  # rendered through the NHS.UK macro, never on its own
         return Markup("")

@@ -16,8 +16,11 @@ from .security import csp_nonce
 
 # (label, endpoint) per role; the first is the role's home page.
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
-    Role.PRECEPTEE: [("My preceptorship", "preceptee.home"), ("Timeline", "preceptee.timeline"),
-                     ("Progress log", "preceptee.log"), ("Meetings", "preceptee.meetings_page")],
+    Role.PRECEPTEE: [
+        ("My preceptorship", "preceptee.home"), ("Timeline", "preceptee.timeline"), ("Progress log", "preceptee.log"),
+        ("Meetings", "preceptee.meetings_page"), ("Learning needs", "preceptee.learning_needs"),
+        ("Development plan", "preceptee.development_plan"),
+    ],
     Role.PRECEPTOR: [("My preceptees", "caseload.home")],
     Role.EDUCATION_LEAD: [("Departments", "lead.home")],
     Role.ADMIN: [("Administration", "admin.home")],

@@ -32,7 +32,7 @@ def milestones(programme) -> list[Milestone]:
 
 
 def date_fields(day: date, name="occurred_on") -> dict:
-    return {f"{name}-day": day.day, f"{name}-month": day.month, f"{name}-year": day.year}
+    return {f"{name}[day]": day.day, f"{name}[month]": day.month, f"{name}[year]": day.year}
 
 
 def reflection(**overrides) -> dict:
@@ -85,9 +85,9 @@ def test_add_a_reflection_linked_to_a_milestone(client, me):
     ({"title": "t" * 161}, "160 characters or fewer"),
     ({"what_happened": ""}, "Describe what happened"),
     ({"so_what": "x" * 5001}, "5,000 characters or fewer"),
-    ({"occurred_on-day": "31", "occurred_on-month": "2"}, "must be a real date"),
-    ({"occurred_on-year": "26"}, "Year must include 4 numbers"),
-    ({"occurred_on-month": ""}, "must include a month"),
+    ({"occurred_on[day]": "31", "occurred_on[month]": "2"}, "must be a real date"),
+    ({"occurred_on[year]": "26"}, "Year must include 4 numbers"),
+    ({"occurred_on[month]": ""}, "must include a month"),
     (date_fields(date.today() + timedelta(days=1)), "today or in the past"),
     (date_fields(date.today() - timedelta(days=400)), "on or after your programme started"),
     ({"hours": "25"}, "no more than 24"),

@@ -53,7 +53,7 @@ class EntryForm(FlaskForm):
 
     def __init__(self, *args, programme_start: date | None = None, today: date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.occurred_on.flags.required = True
+        self.occurred_on.flags.required = True  # DateParts refuses an empty date only when required
         self.programme_start = programme_start
         self.today = today or date.today()
 
