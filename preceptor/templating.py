@@ -19,7 +19,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.PRECEPTEE: [
         ("My preceptorship", "preceptee.home"), ("Timeline", "preceptee.timeline"), ("Progress log", "preceptee.log"),
         ("Meetings", "preceptee.meetings_page"), ("Learning needs", "preceptee.learning_needs"),
-        ("Development plan", "preceptee.development_plan"),
+        ("Development plan", "preceptee.development_plan"), ("My record", "preceptee.record"),
     ],
     Role.PRECEPTOR: [("My preceptees", "caseload.home")],
     Role.EDUCATION_LEAD: [("Departments", "lead.home")],

@@ -37,6 +37,7 @@ EXPECTED = {
     "preceptee.home": ("GET", "/preceptee/", only(PRECEPTEE)),
     "preceptee.timeline": ("GET", "/preceptee/timeline", only(PRECEPTEE)),
     "preceptee.meetings_page": ("GET", "/preceptee/meetings", only(PRECEPTEE)),
+    "preceptee.record": ("GET", "/preceptee/record", only(PRECEPTEE)),
     "preceptee.learning_needs": ("GET", "/preceptee/learning-needs", only(PRECEPTEE)),
     "preceptee.self_assessment": ("GET", "/preceptee/learning-needs/initial", only(PRECEPTEE)),
     "preceptee.development_plan": ("GET", "/preceptee/development-plan", only(PRECEPTEE)),

@@ -246,3 +246,26 @@ def test_saving_tells_the_browser_to_forget_its_copy(client, me):
     assert 'data-clear-draft="log:new:reflection"' in page
     signed_out = client.sign_out()
     assert 'data-clear-draft="*"' in client.get(signed_out.headers["Location"]).get_data(as_text=True)
+
+
+def test_my_record_holds_everything_written_and_every_sign_off(client, me, make):
+    from datetime import UTC, datetime
+
+    entry = LogEntry(preceptorship=me, author_id=me.preceptee_id, kind=EntryKind.REFLECTION, title="Night shift",
+                     occurred_on=date.today(), what_happened="First nights", so_what="Tired", now_what="Plan sleep")
+    db.session.add(entry)
+    target = milestones(me)[0]
+    preceptor_id = me.allocations[0].preceptor_id
+    db.session.add(SignOffRequest(milestone=target, requested_by_id=me.preceptee_id, summary="Done",
+                                  status="signed_off", decided_by_id=preceptor_id, decided_at=datetime.now(UTC),
+                                  comment="Great start"))
+    target.status = MilestoneStatus.SIGNED_OFF
+    db.session.commit()
+    html = client.get("/preceptee/record").get_data(as_text=True)
+    for text in ("First nights", "Plan sleep", "Great start", target.title, "Save as PDF"):
+        assert text in html
+    other = make.programme()
+    db.session.add(LogEntry(preceptorship=other, author_id=other.preceptee_id, kind=EntryKind.CPD,
+                            title="Someone else's course", occurred_on=date.today(), hours=2, notes="x"))
+    db.session.commit()
+    assert "Someone else's course" not in client.get("/preceptee/record").get_data(as_text=True)
