@@ -31,14 +31,28 @@ def navigation_items() -> list[dict]:
     role = active_role()
     if role is None:
         return []
+    badges = _badges(role)
     items = []
     for label, endpoint in NAVIGATION[role]:
         href = url_for(endpoint)
-        items.append({"text": label, "href": href, "current": request.path == href})
+        item = {"text": label, "href": href, "current": request.path == href}
+        if badges.get(endpoint):
+            item["html"] = Markup('{} <span class="app-count">{}<span class="nhsuk-u-visually-hidden"> due</span>'
+                                  "</span>").format(label, badges[endpoint])
+        items.append(item)
     if len(current_user.roles) > 1:
         href = url_for("auth.switch_role")
         items.append({"text": "Switch role", "href": href, "current": request.path == href})
     return items
+
+
+def _badges(role: Role) -> dict[str, int]:
+    """Counts shown beside navigation items: for a preceptee, milestones due in 14 days or overdue."""
+    if role is Role.PRECEPTEE:
+        from .preceptee.queries import due_soon_count
+
+        return {"preceptee.timeline": due_soon_count(current_user.id, date.today())}
+    return {}
 
 
 def sign_out_form() -> Markup:

@@ -269,3 +269,15 @@ def test_my_record_holds_everything_written_and_every_sign_off(client, me, make)
                             title="Someone else's course", occurred_on=date.today(), hours=2, notes="x"))
     db.session.commit()
     assert "Someone else's course" not in client.get("/preceptee/record").get_data(as_text=True)
+
+
+def test_navigation_counts_milestones_due_soon(client, me):
+    ms = milestones(me)  # 60 days in: weeks 0-8 are past, week 12 falls within 14 days at most
+    today = date.today()
+    expected = sum(1 for m in ms if m.due_date <= today + timedelta(days=14))
+    html = client.get("/preceptee/").get_data(as_text=True)
+    assert f'Timeline <span class="app-count">{expected}<span class="nhsuk-u-visually-hidden"> due</span>' in html
+    ms[0].status = MilestoneStatus.SIGNED_OFF
+    db.session.commit()
+    html = client.get("/preceptee/").get_data(as_text=True)
+    assert f'<span class="app-count">{expected - 1}<' in html

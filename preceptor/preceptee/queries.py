@@ -1,7 +1,7 @@
 """Reads behind the preceptee's pages: a fixed handful of queries per page."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import case, func, or_, select
 
@@ -13,6 +13,7 @@ from ..models import (
     MilestoneStatus,
     Preceptorship,
     Principle,
+    ProgrammeStatus,
     Role,
     SignOffRequest,
     User,
@@ -191,3 +192,15 @@ def recent_decisions(programme_id: int, limit: int = 5) -> list[tuple[Milestone,
         select(Milestone, SignOffRequest).join(SignOffRequest, SignOffRequest.milestone_id == Milestone.id)
         .where(Milestone.preceptorship_id == programme_id, SignOffRequest.decided_at.is_not(None))
         .order_by(SignOffRequest.decided_at.desc()).limit(limit))]
+
+
+def due_soon_count(user_id: int, today: date, days: int = 14) -> int:
+    """Milestones of the person's running, unpaused programme that are overdue or due within
+    `days` and still need them to act (not waiting for the preceptor, not signed off)."""
+    return db.session.scalar(
+        select(func.count()).select_from(Milestone).join(Preceptorship)
+        .where(Preceptorship.preceptee_id == user_id,
+               Preceptorship.status.in_((ProgrammeStatus.ACTIVE, ProgrammeStatus.EXTENDED)),
+               Milestone.status.in_((MilestoneStatus.NOT_STARTED, MilestoneStatus.IN_PROGRESS,
+                                     MilestoneStatus.RETURNED)),
+               Milestone.due_date <= today + timedelta(days=days)))
