@@ -127,12 +127,16 @@ def test_cannot_link_evidence_to_another_preceptees_milestone(client, me, make):
 
 def test_autosaved_draft_is_restored_and_cleared_on_save(client, me):
     token = client.csrf_token("/preceptee/log/new?kind=reflection")
+    first, second = milestones(me)[1:3]
     saved = client.post("/preceptee/drafts", data={"csrf_token": token, "draft_key": "log:new:reflection",
-                                                   "title": "Half written", "what_happened": "So far"},
+                                                   "title": "Half written", "what_happened": "So far",
+                                                   "milestones": [first.id, second.id]},
                         headers=FRAGMENT)
     assert saved.status_code == 200 and "Draft saved at" in saved.get_data(as_text=True)
     page = client.get("/preceptee/log/new?kind=reflection").get_data(as_text=True)
     assert "We restored the draft" in page and 'value="Half written"' in page and "So far" in page
+    checked = re.findall(r'<input[^>]*name="milestones"[^>]*value="(\d+)"[^>]*checked', page)
+    assert sorted(map(int, checked)) == sorted([first.id, second.id])  # every ticked box comes back
     client.submit("/preceptee/log/new?kind=reflection", reflection(), token_from="/preceptee/log")
     assert db.session.scalar(select(Draft)) is None
 

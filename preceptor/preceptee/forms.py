@@ -47,7 +47,6 @@ class EntryForm(FlaskForm):
     now_what = _text("Now what?", None)
     notes = _text("Notes", None)
     milestones = MultiCheckbox("Link as evidence to milestones (optional)", coerce=int, choices=[])
-    version = HiddenField()
 
     HOURS_REQUIRED = {EntryKind.CPD.value, EntryKind.PROTECTED_TIME.value}
 

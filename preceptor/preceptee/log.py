@@ -45,15 +45,12 @@ def log():
 def _form(programme, entry=None, kind: str | None = None) -> tuple[EntryForm, object]:
     """The entry form: the posted data, else a saved draft, else the entry itself."""
     key = f"log:{entry.id}" if entry else f"log:new:{kind}"
-    draft = None
-    formdata = None
-    if request.method == "GET":
-        draft = progress_log.load_draft(current_user, key)
-        formdata = MultiDict(draft.data) if draft else None
-    form = EntryForm(formdata=formdata, obj=entry, programme_start=programme.start_date,
-                     **({} if formdata or entry else {"kind": kind}))
-    if request.method == "POST" and formdata is None:
-        form.process(request.form, obj=entry)
+    draft = progress_log.load_draft(current_user, key) if request.method == "GET" else None
+    if request.method == "POST":
+        form = EntryForm(obj=entry, programme_start=programme.start_date)  # the posted data
+    else:
+        form = EntryForm(formdata=MultiDict(draft.data) if draft else None, obj=entry,
+                         programme_start=programme.start_date, kind=kind)
     if entry is not None:
         form.kind.data = entry.kind.value
     linked = queries.milestones_of_entry(entry.id) if entry else []
@@ -70,10 +67,10 @@ def _values(form: EntryForm) -> dict:
     return {
         "kind": EntryKind(form.kind.data), "title": form.title.data, "occurred_on": form.occurred_on.data,
         "hours": form.hours.data,
-        "what_happened": form.what_happened.data or "" if reflection else "",
-        "so_what": form.so_what.data or "" if reflection else "",
-        "now_what": form.now_what.data or "" if reflection else "",
-        "notes": "" if reflection else form.notes.data or "",
+        "what_happened": (form.what_happened.data or "") if reflection else "",
+        "so_what": (form.so_what.data or "") if reflection else "",
+        "now_what": (form.now_what.data or "") if reflection else "",
+        "notes": "" if reflection else (form.notes.data or ""),
     }
 
 
@@ -151,7 +148,8 @@ def autosave():
         abort(400)
     if key.removeprefix("log:").isdigit():
         queries.own_entry_or_404(int(key.removeprefix("log:")), current_user.id)
-    values = {name: value for name, value in request.form.items() if name not in ("csrf_token", "draft_key")}
+    values = {name: values for name, values in request.form.to_dict(flat=False).items()
+              if name not in ("csrf_token", "draft_key")}
     progress_log.save_draft(current_user, key, values)
     db.session.commit()
     response = make_response(f"Draft saved at {datetime.now():%H:%M}")

@@ -12,7 +12,8 @@ from .signoff_requests import SignOffRefused, evidence_ids, set_evidence
 
 ENTRY_FIELDS = ("kind", "title", "occurred_on", "hours", "what_happened", "so_what", "now_what", "notes")
 DRAFT_KEY = re.compile(r"^log:(new:[a-z_]{1,30}|\d{1,12})$")
-DRAFT_VALUE_MAX = 20_000
+DRAFT_VALUE_MAX = 20_000  # characters per value
+DRAFT_FIELDS_MAX = 40  # a form has about a dozen; more is not a form of ours
 
 
 def save_entry(programme: Preceptorship, author: User, values: dict, milestone_ids: set[int],
@@ -57,9 +58,11 @@ def valid_draft_key(key: str) -> bool:
     return bool(key) and DRAFT_KEY.match(key) is not None
 
 
-def save_draft(user: User, key: str, values: dict[str, str]) -> Draft:
-    """Store what is typed so far under `key`, replacing the previous draft."""
-    data = {name: str(value)[:DRAFT_VALUE_MAX] for name, value in values.items()}
+def save_draft(user: User, key: str, values: dict[str, list[str]]) -> Draft:
+    """Store what is typed so far under `key` (each field's list of values, so several ticked
+    boxes survive), replacing the previous draft. Sizes are capped."""
+    data = {name[:60]: [str(v)[:DRAFT_VALUE_MAX] for v in vals[:100]]
+            for name, vals in list(values.items())[:DRAFT_FIELDS_MAX]}
     draft = db.session.scalar(select(Draft).where(Draft.user_id == user.id, Draft.form_key == key))
     if draft is None:
         draft = Draft(user_id=user.id, form_key=key, data=data)
