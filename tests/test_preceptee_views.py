@@ -285,3 +285,30 @@ def test_navigation_counts_milestones_due_soon(client, me):
     db.session.commit()
     html = client.get("/preceptee/").get_data(as_text=True)
     assert f'<span class="app-count">{expected - 1}<' in html
+
+
+def test_sign_off_dialog_works_in_place_with_htmx(client, me):
+    target = milestones(me)[1]
+    region = {**FRAGMENT, "HX-Target": "request_form"}
+    timeline = client.get("/preceptee/timeline").get_data(as_text=True)
+    assert f'hx-get="/preceptee/milestones/{target.id}" hx-target="#request_form"' in timeline
+    assert '<dialog id="signoff-dialog"' in timeline
+    form = client.get(f"/preceptee/milestones/{target.id}", headers=region)
+    html = form.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="request_form">') and "<h1>" not in html
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', html).group(1)
+    token = client.csrf_token("/preceptee/timeline")
+    refused = client.post(f"/preceptee/milestones/{target.id}", headers=region,
+                          data={"csrf_token": token, "action": "request", "summary": "", "version": version})
+    assert "Write a short summary" in refused.get_data(as_text=True) and "HX-Trigger" not in refused.headers
+    done = client.post(f"/preceptee/milestones/{target.id}", headers=region,
+                       data={"csrf_token": token, "action": "request", "summary": "All done", "version": version})
+    assert done.status_code == 200 and done.headers["HX-Trigger"] == "milestone-changed"
+    assert "Sign-off requested" in done.get_data(as_text=True) and "Withdraw request" in done.get_data(as_text=True)
+    withdrawn = client.post(f"/preceptee/milestones/{target.id}/withdraw", headers=region,
+                            data={"csrf_token": token})
+    assert "Request withdrawn" in withdrawn.get_data(as_text=True)
+    again = client.post(f"/preceptee/milestones/{target.id}/withdraw", headers=region, data={"csrf_token": token})
+    assert "no request waiting" in again.get_data(as_text=True)  # a clear message, in place
+    db.session.expire_all()
+    assert db.session.get(Milestone, target.id).status is MilestoneStatus.NOT_STARTED

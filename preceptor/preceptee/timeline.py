@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from ..access import role_required
-from ..extensions import db
+from ..extensions import db, htmx
 from ..models import MilestoneStatus, Role
 from ..rendering import render_page
 from ..services import signoff_requests
@@ -37,14 +37,34 @@ def timeline():
                        principle_options=principle_options, today=date.today())
 
 
-def _milestone_page(milestone, form: SignOffRequestForm, problems: list[str] | None = None):
-    return render_page(
-        "preceptee/milestone.html", milestone=milestone, programme=milestone.preceptorship, form=form,
+def _milestone_page(milestone, form: SignOffRequestForm, problems: list[str] | None = None,
+                    done_message: str | None = None):
+    """The milestone page, or (htmx) its `request_form` region; a change tells the page's
+    other regions (the timeline behind the dialog) to refresh."""
+    response = render_page(
+        "preceptee/milestone.html", regions=("request_form",), milestone=milestone,
+        programme=milestone.preceptorship, form=form, done_message=done_message,
         problems=problems or [], entries=queries.entry_choices(milestone.preceptorship_id),
         evidence=queries.evidence_entries(milestone.id), history=queries.request_history(milestone.id),
         waiting=signoff_requests.waiting_request(milestone), decision=signoff_requests.last_decision(milestone),
         today=date.today(),
     )
+    if done_message:
+        response.headers["HX-Trigger"] = "milestone-changed"
+    return response
+
+
+def _done(milestone, message: str, ok: bool = True):
+    """After an action: htmx gets the updated region in place; a plain form is redirected (PRG)."""
+    if htmx and htmx.target == "request_form":
+        db.session.refresh(milestone)
+        form = SignOffRequestForm(formdata=None)
+        form.evidence.choices = [SelectChoice(e.id, e.title) for e in queries.entry_choices(milestone.preceptorship_id)]
+        form.evidence.data = sorted(signoff_requests.evidence_ids(milestone))
+        form.version.data = milestone.version
+        return _milestone_page(milestone, form, done_message=message)
+    flash(message, "success" if ok else "warning")
+    return redirect(url_for("preceptee.milestone", milestone_id=milestone.id))
 
 
 @bp.route("/milestones/<int:milestone_id>", methods=["GET", "POST"])
@@ -81,9 +101,8 @@ def milestone(milestone_id: int):
                 db.session.rollback()
                 problems.append(STALE)
             else:
-                flash("Sign-off requested: your preceptor has been asked to review it." if asking
-                      else "Evidence saved.", "success")
-                return redirect(url_for("preceptee.milestone", milestone_id=milestone.id))
+                return _done(milestone, "Sign-off requested: your preceptor has been asked to review it."
+                             if asking else "Evidence saved.")
     db.session.refresh(milestone)
     form.version.data = milestone.version
     return _milestone_page(milestone, form, problems)
@@ -94,18 +113,10 @@ def milestone(milestone_id: int):
 def withdraw(milestone_id: int):
     """Take back a sign-off request before the preceptor acts on it."""
     milestone = queries.own_milestone_or_404(milestone_id, current_user.id)
-    form = SignOffRequestForm()
-    if not form.validate_on_submit():  # only the CSRF token matters here
-        return redirect(url_for("preceptee.milestone", milestone_id=milestone.id))
     try:
         signoff_requests.withdraw(milestone)
         db.session.commit()
-    except SignOffRefused as refusal:
+    except (SignOffRefused, StaleDataError) as refusal:
         db.session.rollback()
-        flash(str(refusal), "warning")
-    except StaleDataError:
-        db.session.rollback()
-        flash(STALE, "warning")
-    else:
-        flash("Request withdrawn. You can change the evidence and ask again.", "success")
-    return redirect(url_for("preceptee.milestone", milestone_id=milestone.id))
+        return _done(milestone, str(refusal) if isinstance(refusal, SignOffRefused) else STALE, ok=False)
+    return _done(milestone, "Request withdrawn. You can change the evidence and ask again.")
