@@ -11,11 +11,11 @@ from jinja2_fragments.flask import render_block
 from .extensions import htmx
 
 
-def render_page(template: str, *, regions: tuple[str, ...] = (), status: int = 200, **context):
+def render_page(template: str, *, regions: tuple[str, ...] = (), status_code: int = 200, **context):
     if htmx and not htmx.boosted and htmx.target in regions:
         body = render_block(template, htmx.target, **context)
     else:
         body = render_template(template, **context)
-    response = make_response(body, status)
+    response = make_response(body, status_code)  # not `status`: pages use that word for their own data
     response.vary.update(("HX-Request", "HX-Target"))
     return response
