@@ -17,6 +17,7 @@ class Defaults:
 
     TRUST_NAME = "Demo NHS Foundation Trust"
     SERVICE_NAME = "Preceptorship portal"
+    TIME_ZONE = "Europe/London"  # times are stored in UTC and shown in this zone
 
     # Programme and preceptor defaults (all configurable).
     PROGRAMME_MONTHS = 12

@@ -1,11 +1,12 @@
 """What every template can use: navigation per role, the sign-out form, form-field
 parameters for the NHS.UK macros, and the request's CSP nonce."""
 
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -80,6 +81,21 @@ def long_date(day: date | None) -> str:
     return f"{day.day} {day:%B %Y}" if day else ""
 
 
+def local_datetime(moment: datetime | None) -> str:
+    """A stored UTC time in the trust's time zone: "21 November 2026 at 16:42"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(local_zone())
+    return f"{long_date(local.date())} at {local:%H:%M}"
+
+
+def local_zone() -> tzinfo:
+    try:
+        return ZoneInfo(current_app.config["TIME_ZONE"])
+    except ZoneInfoNotFoundError:  # no time zone database on this machine: say UTC rather than fail
+        return UTC
+
+
 def hours(value) -> str:
     """Hours without trailing zeros: 12, 7.5."""
     return f"{Decimal(value):f}".rstrip("0").rstrip(".") if value is not None else ""
@@ -99,7 +115,8 @@ def local_path(url: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(long_date=long_date, hours=hours, radio_item=radio_item, local_path=local_path)
+    app.jinja_env.filters.update(long_date=long_date, hours=hours, radio_item=radio_item, local_path=local_path,
+                                 local_datetime=local_datetime)
     app.jinja_env.globals.update(
         navigation_items=navigation_items,
         sign_out_form=sign_out_form,

@@ -314,3 +314,31 @@ def test_sign_off_dialog_works_in_place_with_htmx(client, me):
     assert "no request waiting" in again.get_data(as_text=True)  # a clear message, in place
     db.session.expire_all()
     assert db.session.get(Milestone, target.id).status is MilestoneStatus.NOT_STARTED
+
+
+def test_entries_are_added_and_edited_inline_on_the_log_page(client, me):
+    panel = {**FRAGMENT, "HX-Target": "entry_panel"}
+    log = client.get("/preceptee/log").get_data(as_text=True)
+    assert '<div id="entry_panel"></div>' in log and 'hx-trigger="log-changed from:body"' in log
+    kinds = client.get("/preceptee/log/new", headers=panel).get_data(as_text=True)
+    assert kinds.lstrip().startswith('<div id="entry_panel">') and "<h2>What do you want to add?</h2>" in kinds
+    form = client.get("/preceptee/log/new?kind=reflection", headers=panel).get_data(as_text=True)
+    assert 'hx-post="/preceptee/log/new?kind=reflection" hx-target="#entry_panel"' in form
+    token = client.csrf_token("/preceptee/log")
+    refused = client.post("/preceptee/log/new?kind=reflection", headers=panel,
+                          data={**reflection(title=""), "csrf_token": token})
+    assert "Enter a title" in refused.get_data(as_text=True) and "HX-Trigger" not in refused.headers
+    saved = client.post("/preceptee/log/new?kind=reflection", headers=panel, data={**reflection(), "csrf_token": token})
+    html = saved.get_data(as_text=True)
+    assert saved.status_code == 200 and saved.headers["HX-Trigger"] == "log-changed"
+    assert "Entry saved:" in html and 'data-clear-draft="log:new:reflection"' in html
+    entry = db.session.scalar(select(LogEntry))
+    edit = client.get(f"/preceptee/log/{entry.id}/edit", headers=panel).get_data(as_text=True)
+    assert f'hx-post="/preceptee/log/{entry.id}/edit"' in edit and "<h2>Edit First trauma call</h2>" in edit
+    client.post(f"/preceptee/log/{entry.id}/edit", headers=panel,
+                data={**reflection(title="Trauma call, revisited"), "csrf_token": token})
+    db.session.expire_all()
+    assert db.session.get(LogEntry, entry.id).title == "Trauma call, revisited"
+    # Without htmx the same form is a page that posts normally (no hx-post on the form).
+    page = client.get("/preceptee/log/new?kind=reflection").get_data(as_text=True)
+    assert "<h1>Add a reflection</h1>" in page and 'hx-target="#entry_panel"' not in page

@@ -9,11 +9,12 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from ..access import role_required
-from ..extensions import db
+from ..extensions import db, htmx
 from ..models import EntryKind, Role
 from ..rendering import render_page
 from ..services import progress_log
 from ..services.signoff_requests import SignOffRefused
+from ..templating import local_zone
 from . import bp, queries
 from .forms import EntryForm
 
@@ -88,10 +89,14 @@ def _save(programme, form: EntryForm, entry=None):
             db.session.rollback()
             problems.append("A milestone you chose changed while you were writing. Check your choices and save again.")
         else:
+            if htmx and htmx.target == "entry_panel":  # saved from the log page's inline panel
+                response = render_page("preceptee/entry_form.html", regions=("entry_panel",), form=form,
+                                       saved_entry=entry, heading="")
+                response.headers["HX-Trigger"] = "log-changed"
+                return response, problems
             flash("Entry saved.", "success")
             flash(form.draft_key, "clear-draft")
-            response = redirect(url_for("preceptee.entry", entry_id=entry.id))
-            return response, problems
+            return redirect(url_for("preceptee.entry", entry_id=entry.id)), problems
     return None, problems
 
 
@@ -110,13 +115,15 @@ def new_entry():
     programme = _programme_or_404()
     kind = request.values.get("kind")
     if kind not in {k.value for k in EntryKind}:
-        return render_page("preceptee/entry_kinds.html", kinds=list(EntryKind))
+        return render_page("preceptee/entry_kinds.html", regions=("entry_panel",), kinds=list(EntryKind))
     form, draft = _form(programme, kind=kind)
     response, problems = _save(programme, form) if request.method == "POST" else (None, [])
     if response is not None:
         return response
-    return render_page("preceptee/entry_form.html", form=form, draft=draft, problems=problems, entry=None,
-                       kind=EntryKind(kind), milestone_items=milestone_items(form, programme))
+    kind = EntryKind(kind)
+    return render_page("preceptee/entry_form.html", regions=("entry_panel",), form=form, draft=draft,
+                       problems=problems, entry=None, kind=kind, heading=f"Add a {kind.label.lower()}",
+                       milestone_items=milestone_items(form, programme))
 
 
 @bp.get("/log/<int:entry_id>")
@@ -135,8 +142,9 @@ def edit_entry(entry_id: int):
     response, problems = _save(programme, form, entry) if request.method == "POST" else (None, [])
     if response is not None:
         return response
-    return render_page("preceptee/entry_form.html", form=form, draft=draft, problems=problems, entry=entry,
-                       kind=entry.kind, milestone_items=milestone_items(form, programme))
+    return render_page("preceptee/entry_form.html", regions=("entry_panel",), form=form, draft=draft,
+                       problems=problems, entry=entry, kind=entry.kind, heading=f"Edit {entry.title}",
+                       milestone_items=milestone_items(form, programme))
 
 
 @bp.post("/drafts")
@@ -152,7 +160,7 @@ def autosave():
               if name not in ("csrf_token", "draft_key")}
     progress_log.save_draft(current_user, key, values)
     db.session.commit()
-    response = make_response(f"Draft saved at {datetime.now():%H:%M}")
+    response = make_response(f"Draft saved at {datetime.now(local_zone()):%H:%M}")
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -44,6 +44,7 @@ def _milestone_page(milestone, form: SignOffRequestForm, problems: list[str] | N
     response = render_page(
         "preceptee/milestone.html", regions=("request_form",), milestone=milestone,
         programme=milestone.preceptorship, form=form, done_message=done_message,
+        in_dialog="/milestones/" not in (htmx.current_url or ""),  # opened from the timeline
         problems=problems or [], entries=queries.entry_choices(milestone.preceptorship_id),
         evidence=queries.evidence_entries(milestone.id), history=queries.request_history(milestone.id),
         waiting=signoff_requests.waiting_request(milestone), decision=signoff_requests.last_decision(milestone),

@@ -91,13 +91,13 @@ class ConsoleErrors:
         self.pages.append(page)
         page.on("console", lambda message: self._console(page, message))
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: uncaught {error}"))
-        page.on(
-            "requestfailed",
-            lambda request: self.errors.append(
-                f"{page.url}: request failed {request.method} {request.url} ({request.failure})"
-            ),
-        )
+        page.on("requestfailed", lambda request: self._failed(page, request))
         page.on("response", lambda response: self._response(page, response))
+
+    def _failed(self, page, request) -> None:
+        # A request the browser cancelled because the test moved to another page is not a fault.
+        if "ERR_ABORTED" not in (request.failure or ""):
+            self.errors.append(f"{page.url}: request failed {request.method} {request.url} ({request.failure})")
 
     def _console(self, page, message) -> None:
         if message.type == "error":

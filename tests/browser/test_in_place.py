@@ -1,5 +1,7 @@
-"""Asking for sign-off from the timeline's dialog in Chromium: opens in place, shows errors in
-place, and the timeline behind it updates without a page load."""
+"""htmx in place, in Chromium: asking for sign-off from the timeline's dialog, and adding a log
+entry from the log page, each without a page load and with axe-core clean."""
+
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -37,3 +39,28 @@ def test_ask_for_sign_off_in_the_timeline_dialog(page):
     # The timeline (filtered to "not started") refreshed behind the dialog: the milestone left it.
     expect(page.locator("#timeline").get_by_role("link", name=title, exact=True)).to_have_count(0)
     assert page.evaluate("window.__noReload") is True
+
+
+def test_add_a_log_entry_inline(page):
+    sign_in(page, "preceptee@demo.nhs.uk", demo_password())
+    page.goto("/preceptee/log")
+    page.evaluate("window.__noReload = true")
+    page.get_by_role("button", name="Add an entry").click()
+    panel = page.locator("#entry_panel")
+    panel.get_by_role("link", name="CPD activity").click()
+    expect(panel.get_by_role("heading", name="Add a cpd activity")).to_be_visible()
+    panel.get_by_role("button", name="Save entry").click()
+    expect(panel.get_by_text("Enter a title").first).to_be_visible()
+    assert_accessible(page)
+    day = date.today() - timedelta(days=1)
+    panel.get_by_label("Title").fill("Contrast safety e-learning")
+    panel.get_by_label("Day", exact=True).fill(str(day.day))
+    panel.get_by_label("Month", exact=True).fill(str(day.month))
+    panel.get_by_label("Year", exact=True).fill(str(day.year))
+    panel.get_by_label("Hours").fill("1.5")
+    panel.get_by_label("Notes").fill("Completed the module and the quiz.")
+    panel.get_by_role("button", name="Save entry").click()
+    expect(panel.get_by_text("Entry saved:")).to_be_visible()
+    expect(page.locator("#entries").get_by_role("link", name="Contrast safety e-learning", exact=True)).to_be_visible()
+    assert page.evaluate("window.__noReload") is True
+    assert_accessible(page)
