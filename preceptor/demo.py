@@ -285,6 +285,8 @@ class DemoTrust:
         milestones = sorted(programme_milestones(programme.id), key=lambda m: m.due_date)
         for milestone in milestones:
             self.progress_milestone(stage, milestone, user, preceptor)
+        if user.email == "preceptee@demo.nhs.uk":  # something to resubmit and something waiting
+            self.demo_preceptee_outcomes(milestones, user, preceptor)
         if preceptor is not None and stage not in ("new",):
             db.session.add(Meeting(
                 preceptorship=programme, meeting_type=MeetingType.INITIAL,
@@ -322,6 +324,17 @@ class DemoTrust:
             milestone.status = MilestoneStatus.RETURNED if returned else MilestoneStatus.WAITING
         elif overdue_stage:
             milestone.status = rng.choice([MilestoneStatus.NOT_STARTED, MilestoneStatus.IN_PROGRESS])
+
+    def demo_preceptee_outcomes(self, milestones: list[Milestone], preceptee: User, preceptor: User) -> None:
+        """The demo preceptee's two latest past milestones: one returned with an action plan,
+        one waiting for the preceptor (replacing their sign-offs)."""
+        past = [m for m in milestones if m.due_date <= self.today][-2:]
+        for milestone, status in zip(past, (RequestStatus.RETURNED, RequestStatus.WAITING), strict=False):
+            for request in list(milestone.requests):
+                db.session.delete(request)
+            db.session.flush()
+            self._request(milestone, preceptee, preceptor, status, self.today - timedelta(days=3))
+            milestone.status = MilestoneStatus(status.value)
 
     def _request(self, milestone: Milestone, preceptee: User, preceptor: User, status: RequestStatus,
                  day: date) -> None:
