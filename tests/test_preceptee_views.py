@@ -270,6 +270,9 @@ def test_my_record_holds_everything_written_and_every_sign_off(client, me, make)
     html = client.get("/preceptee/record").get_data(as_text=True)
     for text in ("First nights", "Plan sleep", "Great start", target.title, "Save as PDF"):
         assert text in html
+    download = client.get("/preceptee/record?download=1")
+    assert download.headers["Content-Disposition"].startswith('attachment; filename="preceptorship-record-')
+    assert "First nights" in download.get_data(as_text=True)
     other = make.programme()
     db.session.add(LogEntry(preceptorship=other, author_id=other.preceptee_id, kind=EntryKind.CPD,
                             title="Someone else's course", occurred_on=date.today(), hours=2, notes="x"))

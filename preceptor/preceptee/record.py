@@ -7,6 +7,7 @@ saves as PDF from the browser's print dialogue) through the print stylesheet.
 from dataclasses import dataclass
 from datetime import date
 
+from flask import request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -62,4 +63,7 @@ def record():
     """Every programme the person has had, newest first, in full."""
     programmes = db.session.scalars(select(Preceptorship).where(Preceptorship.preceptee_id == current_user.id)
                                     .order_by(Preceptorship.start_date.desc())).all()
-    return render_page("preceptee/record.html", records=[_record(p) for p in programmes], today=date.today())
+    response = render_page("preceptee/record.html", records=[_record(p) for p in programmes], today=date.today())
+    if request.args.get("download"):  # the same page, saved as a file the person keeps
+        response.headers["Content-Disposition"] = f'attachment; filename="preceptorship-record-{date.today()}.html"'
+    return response
