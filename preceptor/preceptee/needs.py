@@ -97,6 +97,7 @@ def self_assessment(stage: str):
         needs_service.save_assessment(programme, chosen, form.answers(), today)
         db.session.commit()
         flash(f"Your {STAGE_TITLES[chosen].lower()} has been saved.", "success")
+        flash(f"needs:{STAGE_SLUGS[chosen]}", "clear-draft")
         return redirect(url_for("preceptee.learning_needs"))
     return render_page("preceptee/learning_needs_form.html", form=form, title=STAGE_TITLES[chosen],
                        slug=STAGE_SLUGS[chosen], assessment=assessment, scale=needs_service.CONFIDENCE_SCALE,
@@ -144,6 +145,7 @@ def new_goal():
                                form.chosen_area_id)
         db.session.commit()
         flash("Goal added to your development plan.", "success")
+        flash("goal:new", "clear-draft")
         return redirect(url_for("preceptee.development_plan"))
     return render_page("preceptee/development_plan_form.html", form=form, goal=None,
                        action=url_for("preceptee.new_goal"))
@@ -167,6 +169,7 @@ def edit_goal(goal_id: int):
                                             form.target_date.data, form.chosen_area_id)
         db.session.commit()
         flash("Your goal has been saved." if changed else "Nothing was changed.", "success")
+        flash(f"goal:{goal.id}", "clear-draft")
         return redirect(url_for("preceptee.development_plan"))
     return render_page("preceptee/development_plan_form.html", form=form, goal=goal,
                        action=url_for("preceptee.edit_goal", goal_id=goal.id))

@@ -65,6 +65,8 @@ def _done(milestone, message: str, ok: bool = True):
         form.version.data = milestone.version
         return _milestone_page(milestone, form, done_message=message)
     flash(message, "success" if ok else "warning")
+    if ok:
+        flash(f"request:{milestone.id}", "clear-draft")
     return redirect(url_for("preceptee.milestone", milestone_id=milestone.id))
 
 

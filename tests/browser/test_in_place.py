@@ -64,3 +64,22 @@ def test_add_a_log_entry_inline(page):
     expect(page.locator("#entries").get_by_role("link", name="Contrast safety e-learning", exact=True)).to_be_visible()
     assert page.evaluate("window.__noReload") is True
     assert_accessible(page)
+
+
+def test_text_typed_when_the_session_ends_comes_back_after_signing_in(page):
+    sign_in(page, "preceptee@demo.nhs.uk", demo_password())
+    page.goto("/preceptee/development-plan/new")
+    page.get_by_label("Goal", exact=True).fill("Run a CT head list on my own")
+    page.context.clear_cookies()  # the session ends while the form is open
+    page.get_by_role("button", name="Add goal").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    expect(page.get_by_text("it has been kept")).to_be_visible()
+    page.locator("#email").fill("preceptee@demo.nhs.uk")
+    page.locator("#password").fill(demo_password())
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a goal")
+    expect(page.get_by_label("Goal", exact=True)).to_have_value("Run a CT head list on my own")
+    page.get_by_role("button", name="Add goal").click()
+    expect(page.get_by_text("Goal added to your development plan")).to_be_visible()
+    page.goto("/preceptee/development-plan/new")  # saved: the tab's copy is gone
+    expect(page.get_by_label("Goal", exact=True)).to_have_value("")
