@@ -147,15 +147,21 @@ def edit_entry(entry_id: int):
                        milestone_items=milestone_items(form, programme))
 
 
-@bp.post("/drafts")
-@role_required(Role.PRECEPTEE)
-def autosave():
-    """htmx autosave: store the form as typed so far, and say when."""
+def _draft_key() -> str:
+    """The posted draft key: well formed (else 400) and, for an entry, the person's own (else 404)."""
     key = request.form.get("draft_key", "")
     if not progress_log.valid_draft_key(key):
         abort(400)
     if key.removeprefix("log:").isdigit():
         queries.own_entry_or_404(int(key.removeprefix("log:")), current_user.id)
+    return key
+
+
+@bp.post("/drafts")
+@role_required(Role.PRECEPTEE)
+def autosave():
+    """htmx autosave: store the form as typed so far, and say when."""
+    key = _draft_key()
     values = {name: values for name, values in request.form.to_dict(flat=False).items()
               if name not in ("csrf_token", "draft_key")}
     progress_log.save_draft(current_user, key, values)
@@ -168,9 +174,7 @@ def autosave():
 @bp.post("/drafts/discard")
 @role_required(Role.PRECEPTEE)
 def discard_draft():
-    key = request.form.get("draft_key", "")
-    if not progress_log.valid_draft_key(key):
-        abort(400)
+    key = _draft_key()
     progress_log.discard_draft(current_user, key)
     db.session.commit()
     flash("Draft discarded.", "success")
