@@ -19,6 +19,12 @@ def owned(method_status: int = 404) -> dict[str, int]:
     return {**only(PRECEPTEE), PRECEPTEE: method_status}
 
 
+def preceptor_owned(method_status: int = 404) -> dict[str, int]:
+    """An object of a programme this preceptor does not currently precept: 404 for them,
+    403 for other roles, sign-in for anonymous."""
+    return {**only(PRECEPTOR), PRECEPTOR: method_status}
+
+
 def only(*roles: str) -> dict[str, int]:
     """200 for these roles, 403 for the other signed-in roles, sign-in redirect for anonymous."""
     return {ANON: 302, **{role: 200 if role in roles else 403 for role in SIGNED_IN}}

@@ -69,3 +69,10 @@ def protected_hours(preceptor_id: int, today: date) -> Decimal:
         )
     )
     return Decimal(total)
+
+
+def current_programme_or_404(programme_id: int, preceptor_id: int) -> Preceptorship:
+    """The programme if this preceptor is its current preceptor; otherwise 404 (a past
+    preceptor, another preceptor or a made-up id all learn nothing)."""
+    return db.first_or_404(select(Preceptorship).join(Allocation).where(
+        Preceptorship.id == programme_id, Allocation.preceptor_id == preceptor_id, Allocation.ends_on.is_(None)))
