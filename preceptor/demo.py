@@ -8,6 +8,7 @@ department, email), so running the command again adds nothing.
 
 import os
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -29,18 +30,24 @@ from .models import (
     Profession,
     ProgrammeStatus,
     ProtectedTime,
+    QuestionType,
     RequestStatus,
     Role,
     SignOffRequest,
     Site,
     StatusChange,
+    SurveyAnswer,
+    SurveyResponse,
+    SurveyTemplate,
+    TimePoint,
     User,
 )
 from .models._columns import utcnow
-from .services import accounts
+from .services import accounts, audit
 from .services.framework import install_default_framework
 from .services.learning_needs import install_default_areas
 from .services.programmes import add_months, start_preceptorship
+from .services.survey_library import PRECEPTOR_FEEDBACK, install_default_surveys
 
 DEMO_ACCOUNTS = [
     ("preceptee@demo.nhs.uk", Role.PRECEPTEE),
@@ -165,6 +172,7 @@ class DemoTrust:
     def build(self) -> str:
         install_default_framework()
         install_default_areas()
+        install_default_surveys()
         self.sites_and_departments()
         rng, today = self.rng, self.today
         used_names: set[str] = set()
@@ -245,6 +253,7 @@ class DemoTrust:
 
         for stage, user, department, months, preceptor, reason in plans:
             self.programme(stage, user, department, months, preceptor, reason)
+        self.preceptor_feedback(demo_preceptor, ct)
 
         db.session.flush()
         return (
@@ -283,10 +292,14 @@ class DemoTrust:
         db.session.flush()
 
         milestones = sorted(programme_milestones(programme.id), key=lambda m: m.due_date)
+        # The demo preceptee's two latest past milestones: one returned, one waiting.
+        shown = [m for m in milestones if m.due_date <= today][-2:] if user.email == "preceptee@demo.nhs.uk" else []
         for milestone in milestones:
-            self.progress_milestone(stage, milestone, user, preceptor)
-        if user.email == "preceptee@demo.nhs.uk":  # something to resubmit and something waiting
-            self.demo_preceptee_outcomes(milestones, user, preceptor)
+            if milestone not in shown:
+                self.progress_milestone(stage, milestone, user, preceptor)
+        for milestone, status in zip(shown, (RequestStatus.RETURNED, RequestStatus.WAITING), strict=False):
+            self._request(milestone, user, preceptor, status, today - timedelta(days=3))
+            milestone.status = MilestoneStatus(status.value)
         if preceptor is not None and stage not in ("new",):
             db.session.add(Meeting(
                 preceptorship=programme, meeting_type=MeetingType.INITIAL,
@@ -325,17 +338,6 @@ class DemoTrust:
         elif overdue_stage:
             milestone.status = rng.choice([MilestoneStatus.NOT_STARTED, MilestoneStatus.IN_PROGRESS])
 
-    def demo_preceptee_outcomes(self, milestones: list[Milestone], preceptee: User, preceptor: User) -> None:
-        """The demo preceptee's two latest past milestones: one returned with an action plan,
-        one waiting for the preceptor (replacing their sign-offs)."""
-        past = [m for m in milestones if m.due_date <= self.today][-2:]
-        for milestone, status in zip(past, (RequestStatus.RETURNED, RequestStatus.WAITING), strict=False):
-            for request in list(milestone.requests):
-                db.session.delete(request)
-            db.session.flush()
-            self._request(milestone, preceptee, preceptor, status, self.today - timedelta(days=3))
-            milestone.status = MilestoneStatus(status.value)
-
     def _request(self, milestone: Milestone, preceptee: User, preceptor: User, status: RequestStatus,
                  day: date) -> None:
         when = utcnow() - timedelta(days=(self.today - day).days)
@@ -349,12 +351,48 @@ class DemoTrust:
             request.decided_by_id, request.decided_at = preceptor.id, when
             request.action_plan = "Add a reflection on the feedback from the reporting radiographer, then resubmit."
         db.session.add(request)
+        db.session.flush()
+        # The history panel reads the audit log, so the demo's past is written there too.
+        audit.record("milestone.request_sign_off", request, actor_id=preceptee.id,
+                     preceptorship_id=milestone.preceptorship_id, details={"milestone": milestone.id}).at = when
+        if request.decided_at:
+            action = "milestone.sign_off" if status is RequestStatus.SIGNED_OFF else "milestone.return"
+            audit.record(action, request, actor_id=preceptor.id, preceptorship_id=milestone.preceptorship_id,
+                         details={"milestone": milestone.id}).at = when
+
+    def preceptor_feedback(self, preceptor: User, department: Department) -> None:
+        """Feedback on the demo preceptor from five past preceptees, so their feedback page shows
+        figures (it needs three). Anonymous like real responses: no person, no programme."""
+        if db.session.scalar(select(SurveyResponse.id).where(SurveyResponse.about_preceptor_id == preceptor.id)
+                             .limit(1)):
+            return
+        template = db.session.scalar(select(SurveyTemplate).where(SurveyTemplate.key == PRECEPTOR_FEEDBACK.key,
+                                                                  SurveyTemplate.current))
+        own = random.Random("preceptor-feedback")  # not the planning sequence: a re-run must plan the same trust
+        responses = [SurveyResponse(id=secrets.token_hex(16), template_id=template.id,
+                                    time_point=TimePoint.END_FEEDBACK, department_id=department.id,
+                                    cohort=f"{add_months(self.today, -14 - 6 * (n // 2)):%Y-%m}",
+                                    about_preceptor_id=preceptor.id) for n in range(5)]
+        db.session.add_all(responses)
+        db.session.flush()  # answers refer to the responses
+        for n, response in enumerate(responses):
+            for question in template.questions:
+                if question.qtype is QuestionType.AGREEMENT:
+                    db.session.add(SurveyAnswer(response_id=response.id, question_id=question.id,
+                                                value_int=own.choice([3, 4, 4, 5, 5])))
+                elif n % 2 == 0:  # free text is for education leads only; the preceptor never sees it
+                    db.session.add(SurveyAnswer(response_id=response.id, question_id=question.id,
+                                                value_text=own.choice(FEEDBACK_COMMENTS)))
 
     def _status(self, programme: Preceptorship, to: ProgrammeStatus, on: date, reason: str) -> None:
         db.session.add(StatusChange(preceptorship=programme, from_status=programme.status, to_status=to,
                                     effective_on=on, reason=reason))
         programme.status = to
 
+
+FEEDBACK_COMMENTS = ["More time together in the first few weeks would have helped.",
+                     "Nothing: the two-monthly reviews kept me on track.",
+                     "Tell new starters earlier which study days are available."]
 
 REFLECTION_TOPICS = ["an anxious patient in CT", "my first trauma call", "a portable on ICU",
                      "contrast reaction drill", "feedback from a reporter", "a difficult cannulation",

@@ -6,7 +6,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, get_template_attribute, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -22,7 +22,8 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("Meetings", "preceptee.meetings_page"), ("Learning needs", "preceptee.learning_needs"),
         ("Development plan", "preceptee.development_plan"), ("My record", "preceptee.record"),
     ],
-    Role.PRECEPTOR: [("My preceptees", "caseload.home")],
+    Role.PRECEPTOR: [("My preceptees", "caseload.home"), ("Review queue", "caseload.queue"),
+                     ("Protected time", "caseload.protected_time"), ("Feedback", "caseload.feedback")],
     Role.EDUCATION_LEAD: [("Departments", "lead.home")],
     Role.ADMIN: [("Administration", "admin.home")],
 }
@@ -33,13 +34,14 @@ def navigation_items() -> list[dict]:
     if role is None:
         return []
     badges = _badges(role)
+    count_badge = get_template_attribute("macros/status.html", "count_badge")
     items = []
     for label, endpoint in NAVIGATION[role]:
         href = url_for(endpoint)
         item = {"text": label, "href": href, "current": request.path == href}
-        if badges.get(endpoint):
-            item["html"] = Markup('{} <span class="app-count">{}<span class="nhsuk-u-visually-hidden"> due</span>'
-                                  "</span>").format(label, badges[endpoint])
+        if endpoint in badges:
+            badge_id, count, words = badges[endpoint]
+            item["html"] = Markup("{} {}").format(label, count_badge(badge_id, count, words))
         items.append(item)
     if len(current_user.roles) > 1:
         href = url_for("auth.switch_role")
@@ -47,12 +49,17 @@ def navigation_items() -> list[dict]:
     return items
 
 
-def _badges(role: Role) -> dict[str, int]:
-    """Counts shown beside navigation items: for a preceptee, milestones due in 14 days or overdue."""
+def _badges(role: Role) -> dict[str, tuple[str, int, str]]:
+    """Counts beside navigation items, as (element id, count, words for screen readers): for a
+    preceptee, milestones due in 14 days or overdue; for a preceptor, what waits for review."""
     if role is Role.PRECEPTEE:
         from .preceptee.queries import due_soon_count
 
-        return {"preceptee.timeline": due_soon_count(current_user.id, date.today())}
+        return {"preceptee.timeline": ("due-count", due_soon_count(current_user.id, date.today()), "due")}
+    if role is Role.PRECEPTOR:
+        from .caseload.queries import queue_count
+
+        return {"caseload.queue": ("queue-count", queue_count(current_user.id), "waiting")}
     return {}
 
 
@@ -96,9 +103,17 @@ def local_zone() -> tzinfo:
         return UTC
 
 
+def months_between(start: date, end: date) -> int:
+    """Whole months from `start` to `end`: "5 months in"."""
+    return max(0, (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day))
+
+
 def hours(value) -> str:
     """Hours without trailing zeros: 12, 7.5."""
-    return f"{Decimal(value):f}".rstrip("0").rstrip(".") if value is not None else ""
+    if value is None:
+        return ""
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def radio_item(choice, selected) -> dict:
@@ -123,4 +138,5 @@ def init_app(app: Flask) -> None:
         field_params=field_params,
         csp_nonce=csp_nonce,
         active_role=active_role,
+        months_between=months_between,
     )

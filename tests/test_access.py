@@ -59,7 +59,21 @@ EXPECTED = {
     "preceptee.autosave": ("POST", "/preceptee/drafts", owned(400)),  # no draft key posted
     "preceptee.discard_draft": ("POST", "/preceptee/drafts/discard", owned(400)),
     "caseload.home": ("GET", "/preceptor/", only(PRECEPTOR)),
+    "caseload.meetings": ("GET", "/preceptor/preceptees/1/meetings", preceptor_owned()),
+    "caseload.new_meeting": ("GET", "/preceptor/preceptees/1/meetings/new", preceptor_owned()),
+    "caseload.edit_meeting": ("GET", "/preceptor/preceptees/1/meetings/1", preceptor_owned()),
+    "caseload.protected_time": ("GET", "/preceptor/protected-time", only(PRECEPTOR)),
+    "caseload.delete_protected_time": ("POST", "/preceptor/protected-time/1/delete", preceptor_owned()),
+    "caseload.feedback": ("GET", "/preceptor/feedback", only(PRECEPTOR)),
+    "caseload.queue": ("GET", "/preceptor/queue", only(PRECEPTOR)),
+    "caseload.bulk": ("POST", "/preceptor/queue/bulk", {**only(PRECEPTOR), PRECEPTOR: 302}),  # nothing ticked
+    "caseload.decide": ("POST", "/preceptor/milestones/1/decision", preceptor_owned()),
+    "caseload.milestone": ("GET", "/preceptor/milestones/1", preceptor_owned()),
+    "caseload.reopen": ("POST", "/preceptor/milestones/1/reopen", preceptor_owned()),
+    "caseload.portfolio": ("GET", "/preceptor/preceptees/1", preceptor_owned()),
     "lead.home": ("GET", "/lead/", only(LEAD)),
+    "lead.milestone": ("GET", "/lead/milestones/1", {**only(LEAD), LEAD: 404}),  # nothing in scope
+    "lead.reopen": ("POST", "/lead/milestones/1/reopen", {**only(LEAD), LEAD: 404}),
     "admin.home": ("GET", "/admin/", only(ADMIN)),
 }
 

@@ -136,3 +136,13 @@ def test_create_user_refuses_a_duplicate_email_whatever_its_case(runner, make):
     result = runner.invoke(args=["create-user", "--email", "TAKEN@nhs.net", "--name", "Other", "--role", "admin",
                                  "--password", "a-long-enough-password"])
     assert result.exit_code != 0 and "already exists" in result.output
+
+
+@pytest.mark.parametrize("value, shown", [(0, "0"), (10, "10"), ("12.50", "12.5"), ("7.25", "7.25"),
+                                          ("20.00", "20"), (None, "")])
+def test_hours_are_shown_without_trailing_zeros(value, shown):
+    from decimal import Decimal
+
+    from preceptor.templating import hours
+
+    assert hours(Decimal(value) if isinstance(value, str) else value) == shown

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("caseload", __name__, url_prefix="/preceptor")
 
-from . import views  # noqa: E402,F401
+from . import feedback, meetings, milestones, portfolio, protected_time, review, views  # noqa: E402,F401

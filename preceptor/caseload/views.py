@@ -1,9 +1,7 @@
 """The preceptor's home page, "My preceptees"."""
 
 from datetime import date
-from decimal import Decimal
 
-from flask import current_app
 from flask_login import current_user
 
 from ..access import role_required
@@ -11,6 +9,7 @@ from ..eligibility import effective_cap, eligibility
 from ..extensions import db
 from ..models import PreceptorProfile, Role
 from ..rendering import render_page
+from ..services import protected_time
 from . import bp, queries
 
 
@@ -21,9 +20,6 @@ def home():
     today = date.today()
     profile = db.session.get(PreceptorProfile, current_user.id)
     current = queries.caseload(current_user.id, today)
-    allowance = Decimal(current_app.config["PRECEPTOR_PROTECTED_HOURS"])
-    if profile is not None and profile.protected_hours_allowance is not None:
-        allowance = profile.protected_hours_allowance
     return render_page(
         "caseload/home.html",
         today=today,
@@ -33,5 +29,5 @@ def home():
         current=current,
         past=queries.caseload(current_user.id, today, current=False),
         hours_logged=queries.protected_hours(current_user.id, today),
-        hours_allowance=allowance,
+        hours_allowance=protected_time.allowance(profile),
     )

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
 
-from . import views  # noqa: E402,F401
+from . import milestones, views  # noqa: E402,F401

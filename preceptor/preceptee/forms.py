@@ -68,7 +68,7 @@ class EntryForm(FlaskForm):
     def validate_hours(self, field):  # runs only when hours were typed (Optional stops it otherwise)
         if field.data is None:  # not a number: reported as such in validate()
             return
-        if not Decimal("0") < field.data <= Decimal("24"):
+        if not field.data.is_finite() or not Decimal("0") < field.data <= Decimal("24"):  # "NaN" parses
             raise ValidationError("Hours must be more than 0 and no more than 24")
 
     def validate(self, extra_validators=None):

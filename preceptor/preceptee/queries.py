@@ -138,11 +138,6 @@ def evidence_entries(milestone_id: int) -> list[LogEntry]:
         .where(milestone_evidence.c.milestone_id == milestone_id).order_by(LogEntry.occurred_on.desc())))
 
 
-def request_history(milestone_id: int) -> list[SignOffRequest]:
-    return list(db.session.scalars(select(SignOffRequest).where(SignOffRequest.milestone_id == milestone_id)
-                                   .order_by(SignOffRequest.requested_at.desc(), SignOffRequest.id.desc())))
-
-
 def entry_choices(programme_id: int) -> list[LogEntry]:
     """Entries that can be chosen as evidence, newest first."""
     return list(db.session.scalars(select(LogEntry).where(LogEntry.preceptorship_id == programme_id)

@@ -12,7 +12,7 @@ from ..access import role_required
 from ..extensions import db, htmx
 from ..models import MilestoneStatus, Role
 from ..rendering import render_page
-from ..services import signoff_requests
+from ..services import history, signoff_requests
 from ..services.signoff_requests import SignOffRefused
 from . import bp, queries
 from .forms import SignOffRequestForm
@@ -46,7 +46,7 @@ def _milestone_page(milestone, form: SignOffRequestForm, problems: list[str] | N
         programme=milestone.preceptorship, form=form, done_message=done_message,
         in_dialog="/milestones/" not in (htmx.current_url or ""),  # opened from the timeline
         problems=problems or [], entries=queries.entry_choices(milestone.preceptorship_id),
-        evidence=queries.evidence_entries(milestone.id), history=queries.request_history(milestone.id),
+        evidence=queries.evidence_entries(milestone.id), history=history.milestone_history(milestone.id),
         waiting=signoff_requests.waiting_request(milestone), decision=signoff_requests.last_decision(milestone),
         today=date.today(),
     )

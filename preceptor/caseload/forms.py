@@ -1,0 +1,60 @@
+"""Forms of the preceptor's area: deciding on a sign-off request, reopening a sign-off."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from ..services.decisions import ACTION_PLAN_MAX, COMMENT_MAX, REASON_MAX
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def as_version(value) -> int:
+    """A version number posted back by a form; an unreadable one counts as stale."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+class DecisionForm(FlaskForm):
+    """Sign off or return one request. Several sit on one page (the review queue), so each
+    is built with `prefix=f"m{milestone_id}"` to keep ids and names apart; the page-wide CSRF
+    check covers them, so the per-form token is off."""
+
+    class Meta:
+        csrf = False
+
+    decision = StringField()  # the button pressed: "sign_off" or "return"
+    comment = TextAreaField("Comment for the preceptee (optional)", filters=[_strip], validators=[
+        Optional(), Length(max=COMMENT_MAX, message=f"Comment must be {COMMENT_MAX:,} characters or fewer")])
+    action_plan = TextAreaField("Action plan (needed to return it)", filters=[_strip], validators=[
+        Optional(),
+        Length(max=ACTION_PLAN_MAX, message=f"Action plan must be {ACTION_PLAN_MAX:,} characters or fewer")])
+    version = HiddenField()
+    seen = HiddenField()
+    origin = HiddenField()  # "queue" or "milestone": where a plain form returns to
+
+    @property
+    def returning(self) -> bool:
+        return self.decision.data == "return"
+
+    def validate_decision(self, field):
+        if field.data not in ("sign_off", "return"):
+            raise ValidationError("Choose whether to sign this off or return it")
+
+    def validate_action_plan(self, field):
+        if self.returning and not field.data:
+            raise ValidationError("Write an action plan: what the preceptee needs to do before asking again")
+
+    def version_number(self) -> int:
+        return as_version(self.version.data)
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField("Why are you reopening this milestone?", filters=[_strip], validators=[
+        InputRequired("Give a reason for reopening this milestone"),
+        Length(max=REASON_MAX, message=f"Reason must be {REASON_MAX:,} characters or fewer")])
+    version = HiddenField()

@@ -1,0 +1,133 @@
+"""The review queue: everything waiting for this preceptor, decided one at a time or in bulk.
+
+Each decision is a plain form (works without JavaScript: post, then redirect back) that htmx
+posts in place: the item is swapped for its outcome and the header's queue count is replaced
+out of band.
+"""
+
+from datetime import date
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..access import role_required
+from ..extensions import db, htmx
+from ..models import Milestone, Role
+from ..rendering import render_page
+from ..services import decisions
+from ..services.decisions import STALE, BulkItem, SignOffRefused
+from . import bp, queries
+from .forms import DecisionForm, as_version
+
+
+def decision_form(item: queries.QueueItem, origin: str) -> DecisionForm:
+    form = DecisionForm(formdata=None, prefix=f"m{item.milestone.id}")
+    form.version.data, form.seen.data, form.origin.data = item.milestone.version, item.seen, origin
+    return form
+
+
+def _queue_page(bound: DecisionForm | None = None, bound_id: int | None = None, problems=(), notice=None):
+    items = queries.review_queue(current_user.id)
+    forms = {item.milestone.id: decision_form(item, "queue") for item in items}
+    # A refusal for an item no longer in the queue (withdrawn, decided elsewhere) goes on top.
+    on_top = list(problems) if bound_id not in forms else []
+    if bound is not None:
+        forms[bound_id] = bound
+    return render_page("caseload/queue.html", regions=("queue",), items=items, forms=forms, page_problems=on_top,
+                       problems={bound_id: list(problems)} if bound_id else {}, notice=notice, today=date.today())
+
+
+@bp.get("/queue")
+@role_required(Role.PRECEPTOR)
+def queue():
+    """Everything waiting for this preceptor, oldest first, with the evidence inline."""
+    return _queue_page()
+
+
+def _item_fragment(milestone: Milestone, form: DecisionForm | None = None, problems=(), done: str | None = None):
+    """One queue item after an htmx action, with the header's count replaced out of band."""
+    found = queries.review_queue(current_user.id, [milestone.id])
+    item = found[0] if found else None
+    if item is not None and form is None:
+        form = decision_form(item, "queue")
+    return render_template("caseload/queue_item.html", item=item, milestone=milestone, form=form,
+                           problems=list(problems), done=done, oob_count=queries.queue_count(current_user.id),
+                           today=date.today())
+
+
+@bp.post("/milestones/<int:milestone_id>/decision")
+@role_required(Role.PRECEPTOR)
+def decide(milestone_id: int):
+    """Sign off or return one waiting request."""
+    milestone = queries.current_milestone_or_404(milestone_id, current_user.id)
+    form = DecisionForm(prefix=f"m{milestone_id}")
+    problems = []
+    if form.validate():
+        try:
+            if form.returning:
+                decisions.return_with_plan(milestone, current_user, form.action_plan.data,
+                                           version=form.version_number(), seen=form.seen.data)
+            else:
+                decisions.sign_off(milestone, current_user, form.comment.data,
+                                   version=form.version_number(), seen=form.seen.data)
+            db.session.commit()
+        except SignOffRefused as refusal:
+            db.session.rollback()
+            problems.append(str(refusal))
+        except (StaleDataError, IntegrityError):
+            db.session.rollback()
+            problems.append(STALE)
+        else:
+            name = milestone.preceptorship.preceptee.name
+            done = (f"Returned “{milestone.title}” to {name} with your action plan." if form.returning
+                    else f"Signed off “{milestone.title}” for {name}.")
+            if htmx and not htmx.boosted:
+                return _item_fragment(milestone, done=done)
+            flash(done, "success")
+            flash(f"decision:{milestone_id}", "clear-draft")
+            return redirect(_origin_url(form, milestone))
+    db.session.refresh(milestone)
+    if htmx and not htmx.boosted:
+        return _item_fragment(milestone, form, problems)
+    if form.origin.data == "milestone":
+        from .milestones import milestone_page
+
+        return milestone_page(milestone, decision=form, problems=problems)
+    return _queue_page(form, milestone_id, problems)
+
+
+def _origin_url(form: DecisionForm, milestone: Milestone) -> str:
+    if form.origin.data == "milestone":
+        return url_for("caseload.milestone", milestone_id=milestone.id)
+    return url_for("caseload.queue")
+
+
+@bp.post("/queue/bulk")
+@role_required(Role.PRECEPTOR)
+def bulk():
+    """Sign off every ticked item, each as its own decision; report any that could not be."""
+    chosen = [int(v) for v in request.form.getlist("milestone") if v.isdigit()]
+    if not chosen:
+        notice = ("warning", ["Select at least one item to sign off"])
+        if htmx and not htmx.boosted:
+            return _queue_page(notice=notice)
+        flash(notice[1][0], "warning")
+        return redirect(url_for("caseload.queue"))
+    mine = {item.milestone.id for item in queries.review_queue(current_user.id, chosen)}
+    items = [BulkItem(m, as_version(request.form.get(f"version-{m}")), request.form.get(f"seen-{m}")) for m in chosen
+             if m in mine]
+    result = decisions.bulk_sign_off(items, current_user)
+    db.session.commit()
+    titles = {m.id: m.title for m in db.session.query(Milestone).filter(Milestone.id.in_(chosen))}
+    refused = [f"“{titles.get(m, 'Item')}”: {why}" for m, why in result.refused]
+    refused += [f"“{titles.get(m, 'Item')}” is not waiting for you" for m in chosen if m not in mine]
+    signed = f"Signed off {len(result.signed)} item{'' if len(result.signed) == 1 else 's'}."
+    if htmx and not htmx.boosted:
+        return _queue_page(notice=("success" if not refused else "warning", [signed, *refused]))
+    flash(signed, "success")
+    for line in refused:
+        flash(line, "warning")
+    return redirect(url_for("caseload.queue"))
+

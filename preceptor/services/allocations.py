@@ -1,0 +1,41 @@
+"""Who precepts whom: starting and ending allocations, each written to the audit log.
+
+An allocation is ended, never deleted, so the history of a programme's preceptors is kept.
+The database allows one current allocation per programme; ending the old one and starting
+the new one happen in one transaction (the caller commits). Eligibility, caps and ranking
+belong to the education lead's pairing screens, which call this.
+"""
+
+from datetime import date
+
+from ..extensions import db
+from ..models import Allocation, AllocationEndReason, Preceptorship, User
+from . import audit
+
+
+def end(allocation: Allocation, reason: AllocationEndReason, on: date, note: str | None = None,
+        by: User | None = None) -> None:
+    allocation.ends_on, allocation.end_reason, allocation.end_note = on, reason, note
+    audit.record("allocation.end", allocation, actor_id=by.id if by else None,
+                 preceptorship_id=allocation.preceptorship_id, reason=note,
+                 details={"preceptor": allocation.preceptor_id, "reason": reason.value, "on": on.isoformat()})
+
+
+def allocate(programme: Preceptorship, preceptor: User, on: date, *, by: User | None = None,
+             over_cap_reason: str | None = None, end_reason: AllocationEndReason | None = None,
+             end_note: str | None = None) -> Allocation:
+    """Make `preceptor` the programme's preceptor from `on`, ending any current allocation
+    with `end_reason` (required when there is one)."""
+    current = programme.current_allocation
+    if current is not None:
+        if end_reason is None:
+            raise ValueError("ending the current allocation needs a reason")
+        end(current, end_reason, on, end_note, by)
+        db.session.flush()  # the one-current-allocation index sees the old one end first
+    allocation = Allocation(preceptorship=programme, preceptor=preceptor, starts_on=on,
+                            over_cap_reason=over_cap_reason, allocated_by_id=by.id if by else None)
+    db.session.add(allocation)
+    audit.record("allocation.start", allocation, actor_id=by.id if by else None, preceptorship_id=programme.id,
+                 reason=over_cap_reason, details={"preceptor": preceptor.id, "on": on.isoformat(),
+                                                  "over_cap": over_cap_reason is not None})
+    return allocation
