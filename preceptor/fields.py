@@ -1,4 +1,5 @@
-"""Form fields shared across areas: the NHS.UK date input (day, month and year boxes)."""
+"""Form fields shared across areas: the NHS.UK date input (day, month and year boxes), and
+the filter that trims typed text."""
 
 import re
 from datetime import date
@@ -9,6 +10,11 @@ from wtforms.utils import unset_value
 from wtforms.validators import StopValidation
 
 DATE_PARTS = ("day", "month", "year")
+
+
+def strip(value):
+    """A WTForms filter: surrounding spaces are not part of what someone meant to type."""
+    return value.strip() if isinstance(value, str) else value
 
 
 class DateParts(Field):

@@ -4,11 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from ..fields import strip
 from ..models.people import HCPC_NUMBER
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def _upper(value):
@@ -18,7 +15,7 @@ def _upper(value):
 class SignInForm(FlaskForm):
     email = EmailField(
         "Email address",
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired("Enter your email address"),
             Length(max=254, message="Email address must be 254 characters or fewer"),
@@ -42,16 +39,16 @@ class SwitchRoleForm(FlaskForm):
 class DetailsForm(FlaskForm):
     """A person's own details: what colleagues see and how to reach them."""
 
-    name = StringField("Full name", filters=[_strip], validators=[
+    name = StringField("Full name", filters=[strip], validators=[
         DataRequired("Enter your full name"),
         Length(max=120, message="Full name must be 120 characters or fewer"),
     ])
-    phone = TelField("Work phone number (optional)", filters=[_strip], validators=[
+    phone = TelField("Work phone number (optional)", filters=[strip], validators=[
         Optional(),
         Length(max=40, message="Phone number must be 40 characters or fewer"),
         Regexp(r"^[0-9 +()-]+$", message="Enter a phone number using only numbers, spaces, brackets, + and -"),
     ])
-    hcpc_number = StringField("HCPC registration number (optional)", filters=[_strip, _upper], validators=[
+    hcpc_number = StringField("HCPC registration number (optional)", filters=[strip, _upper], validators=[
         Optional(),
         Length(max=10, message="HCPC registration number must be 10 characters or fewer"),
     ])

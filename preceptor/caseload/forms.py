@@ -4,11 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from ..fields import strip
 from ..services.decisions import ACTION_PLAN_MAX, COMMENT_MAX, REASON_MAX
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def as_version(value) -> int:
@@ -28,9 +25,9 @@ class DecisionForm(FlaskForm):
         csrf = False
 
     decision = StringField()  # the button pressed: "sign_off" or "return"
-    comment = TextAreaField("Comment for the preceptee (optional)", filters=[_strip], validators=[
+    comment = TextAreaField("Comment for the preceptee (optional)", filters=[strip], validators=[
         Optional(), Length(max=COMMENT_MAX, message=f"Comment must be {COMMENT_MAX:,} characters or fewer")])
-    action_plan = TextAreaField("Action plan (needed to return it)", filters=[_strip], validators=[
+    action_plan = TextAreaField("Action plan (needed to return it)", filters=[strip], validators=[
         Optional(),
         Length(max=ACTION_PLAN_MAX, message=f"Action plan must be {ACTION_PLAN_MAX:,} characters or fewer")])
     version = HiddenField()
@@ -54,7 +51,7 @@ class DecisionForm(FlaskForm):
 
 
 class ReopenForm(FlaskForm):
-    reason = TextAreaField("Why are you reopening this milestone?", filters=[_strip], validators=[
+    reason = TextAreaField("Why are you reopening this milestone?", filters=[strip], validators=[
         InputRequired("Give a reason for reopening this milestone"),
         Length(max=REASON_MAX, message=f"Reason must be {REASON_MAX:,} characters or fewer")])
     version = HiddenField()

@@ -27,7 +27,7 @@ from wtforms.validators import ValidationError
 
 from ..access import role_required
 from ..extensions import db
-from ..fields import DATE_PARTS, DateParts
+from ..fields import DATE_PARTS, DateParts, strip
 from ..models import Meeting, MeetingType, Preceptorship, Role, User
 from ..rendering import render_page
 from ..services import decisions
@@ -42,14 +42,10 @@ HELD = [SelectChoice("yes", "Yes, record it"), SelectChoice("no", "No, book it f
 TYPES = [SelectChoice(kind.value, kind.label) for kind in MeetingType]
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class ActionForm(Form):
     """One agreed action; labels are numbered per row by `MeetingForm`."""
 
-    description = StringField(filters=[_strip])
+    description = StringField(filters=[strip])
     owner = RadioField(validate_choice=False)  # the service checks who may own an action
     due_on = DateParts()
 
@@ -65,7 +61,7 @@ class MeetingForm(FlaskForm):
     meeting_type = RadioField("Type of meeting", choices=TYPES, validate_choice=False)
     held = RadioField("Has this meeting happened?", choices=HELD, validate_choice=False)
     on = DateParts("Date of the meeting", required_message="Enter the date of the meeting")
-    notes = TextAreaField("Notes (optional)", filters=[_strip])
+    notes = TextAreaField("Notes (optional)", filters=[strip])
     actions = FieldList(FormField(ActionForm), min_entries=service.MAX_ACTIONS, max_entries=service.MAX_ACTIONS)
     sign_off = SelectMultipleField(choices=TYPES, validate_choice=False)  # the type whose milestone to sign off
 

@@ -6,7 +6,6 @@ from datetime import date
 
 from flask import flash, redirect, url_for
 from flask_login import current_user
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import role_required
 from ..extensions import db
@@ -14,8 +13,8 @@ from ..models import Milestone, Role
 from ..preceptee.queries import evidence_entries
 from ..rendering import render_page
 from ..services import decisions, history
-from ..services.decisions import STALE, SignOffRefused
 from ..services.signoff_requests import last_decision
+from ..transactions import commit
 from . import bp, queries
 from .forms import DecisionForm, ReopenForm, as_version
 from .review import decision_form
@@ -55,16 +54,8 @@ def reopen_milestone(milestone: Milestone, viewer: str, done_endpoint: str):
     form = ReopenForm()
     problems = []
     if form.validate_on_submit():
-        try:
-            decisions.reopen(milestone, current_user, form.reason.data, version=as_version(form.version.data))
-            db.session.commit()
-        except SignOffRefused as refusal:
-            db.session.rollback()
-            problems.append(str(refusal))
-        except StaleDataError:
-            db.session.rollback()
-            problems.append(STALE)
-        else:
+        if commit(lambda: decisions.reopen(milestone, current_user, form.reason.data,
+                                           version=as_version(form.version.data)), problems):
             flash(f"“{milestone.title}” reopened. The earlier sign-off stays in its history.", "success")
             return redirect(url_for(done_endpoint, milestone_id=milestone.id))
     db.session.refresh(milestone)

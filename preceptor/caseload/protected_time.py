@@ -17,7 +17,7 @@ from wtforms.validators import InputRequired, ValidationError
 
 from ..access import role_required
 from ..extensions import db, htmx
-from ..fields import DATE_PARTS, DateParts
+from ..fields import DATE_PARTS, DateParts, strip
 from ..models import PreceptorProfile, ProtectedTime, Role
 from ..rendering import render_page
 from ..services import protected_time as service
@@ -31,16 +31,12 @@ CHANGED = "protected-time-changed"  # the event the total and table listen for
 HOURS = re.compile(r"[0-9]{1,6}(\.[0-9]+)?|\.[0-9]+")
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class ProtectedTimeForm(FlaskForm):
     """Parses what was typed; the rules themselves are the service's, shown by each field."""
 
     occurred_on = DateParts("Date", required_message="Enter the date of the protected time")
-    hours = StringField("Hours", filters=[_strip], validators=[InputRequired("Enter the hours of protected time")])
-    note = TextAreaField("Note (optional)", filters=[_strip])
+    hours = StringField("Hours", filters=[strip], validators=[InputRequired("Enter the hours of protected time")])
+    note = TextAreaField("Note (optional)", filters=[strip])
 
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,15 +9,14 @@ from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import role_required
 from ..extensions import db, htmx
 from ..models import Milestone, Role
 from ..rendering import render_page
 from ..services import decisions
-from ..services.decisions import STALE, BulkItem, SignOffRefused
+from ..services.decisions import BulkItem
+from ..transactions import commit
 from . import bp, queries
 from .forms import DecisionForm, as_version
 
@@ -65,21 +64,15 @@ def decide(milestone_id: int):
     form = DecisionForm(prefix=f"m{milestone_id}")
     problems = []
     if form.validate():
-        try:
+        def change():
             if form.returning:
                 decisions.return_with_plan(milestone, current_user, form.action_plan.data,
                                            version=form.version_number(), seen=form.seen.data)
             else:
                 decisions.sign_off(milestone, current_user, form.comment.data,
                                    version=form.version_number(), seen=form.seen.data)
-            db.session.commit()
-        except SignOffRefused as refusal:
-            db.session.rollback()
-            problems.append(str(refusal))
-        except (StaleDataError, IntegrityError):
-            db.session.rollback()
-            problems.append(STALE)
-        else:
+
+        if commit(change, problems):
             name = milestone.preceptorship.preceptee.name
             done = (f"Returned “{milestone.title}” to {name} with your action plan." if form.returning
                     else f"Signed off “{milestone.title}” for {name}.")

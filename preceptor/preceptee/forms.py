@@ -8,19 +8,15 @@ from wtforms import DecimalField, HiddenField, RadioField, SelectChoice, SelectM
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..fields import DateParts
+from ..fields import DateParts, strip
 from ..models import EntryKind
 
 TEXT_MAX = 5000
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 def _text(label: str, required: str | None, maximum: int = TEXT_MAX, **kw) -> TextAreaField:
     checks = [InputRequired(required)] if required else [Optional()]
-    return TextAreaField(label, filters=[_strip], validators=[
+    return TextAreaField(label, filters=[strip], validators=[
         *checks, Length(max=maximum, message=f"{label} must be {maximum:,} characters or fewer")], **kw)
 
 
@@ -37,7 +33,7 @@ class EntryForm(FlaskForm):
 
     kind = RadioField("What kind of entry is this?", choices=[SelectChoice(k.value, k.label) for k in EntryKind],
                       validators=[InputRequired("Choose what kind of entry this is")])
-    title = StringField("Title", filters=[_strip], validators=[
+    title = StringField("Title", filters=[strip], validators=[
         InputRequired("Enter a title"), Length(max=160, message="Title must be 160 characters or fewer")])
     occurred_on = DateParts("Date", required_message="Enter the date it happened")
     hours = DecimalField("Hours", places=2, validators=[Optional()],

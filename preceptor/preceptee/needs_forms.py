@@ -8,13 +8,9 @@ from wtforms import HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
-from ..fields import DATE_PARTS, DateParts
+from ..fields import DATE_PARTS, DateParts, strip
 from ..models import GoalStatus, LearningNeedArea
 from ..services.learning_needs import ACTIONS_MAX, CONFIDENCE_SCALE, GOAL_MAX, NOTE_MAX, Rating
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class ConfidenceRating:
@@ -59,7 +55,7 @@ def assessment_form(areas: Sequence[LearningNeedArea], **kwargs) -> AssessmentFo
             validate_choice=False, validators=[ConfidenceRating(area.title)],
         ))
         setattr(Form, f"note_{area.id}", TextAreaField(
-            "Notes (optional)", filters=[_strip],
+            "Notes (optional)", filters=[strip],
             validators=[Length(max=NOTE_MAX, message=f"Notes on {area.title} must be {NOTE_MAX} characters or fewer")],
         ))
     return Form(**kwargs)
@@ -68,11 +64,11 @@ def assessment_form(areas: Sequence[LearningNeedArea], **kwargs) -> AssessmentFo
 class GoalForm(FlaskForm):
     """A goal in the personal development plan. Set `area_id.choices` before validating."""
 
-    goal = TextAreaField("Goal", filters=[_strip], validators=[
+    goal = TextAreaField("Goal", filters=[strip], validators=[
         DataRequired("Enter your goal"),
         Length(max=GOAL_MAX, message=f"Goal must be {GOAL_MAX} characters or fewer"),
     ])
-    actions = TextAreaField("Actions (optional)", filters=[_strip], validators=[
+    actions = TextAreaField("Actions (optional)", filters=[strip], validators=[
         Length(max=ACTIONS_MAX, message=f"Actions must be {ACTIONS_MAX} characters or fewer"),
     ])
     # The id is the day box's, so the error summary links to the first box.

@@ -4,8 +4,6 @@ from datetime import date
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from ..access import role_required
@@ -13,7 +11,7 @@ from ..extensions import db, htmx
 from ..models import MilestoneStatus, Role
 from ..rendering import render_page
 from ..services import history, signoff_requests
-from ..services.signoff_requests import SignOffRefused
+from ..transactions import commit
 from . import bp, queries
 from .forms import SignOffRequestForm
 
@@ -91,19 +89,13 @@ def milestone(milestone_id: int):
             form.summary.errors.append("Write a short summary for your preceptor")
         else:
             chosen = set(form.evidence.data or [])
-            try:
+            def change():
                 if asking:
                     signoff_requests.request_sign_off(milestone, current_user, form.summary.data, chosen)
                 else:
                     signoff_requests.set_evidence(milestone, chosen)
-                db.session.commit()
-            except SignOffRefused as refusal:
-                db.session.rollback()
-                problems.append(str(refusal))
-            except (StaleDataError, IntegrityError):
-                db.session.rollback()
-                problems.append(STALE)
-            else:
+
+            if commit(change, problems, stale=STALE):
                 return _done(milestone, "Sign-off requested: your preceptor has been asked to review it."
                              if asking else "Evidence saved.")
     db.session.refresh(milestone)
@@ -116,10 +108,7 @@ def milestone(milestone_id: int):
 def withdraw(milestone_id: int):
     """Take back a sign-off request before the preceptor acts on it."""
     milestone = queries.own_milestone_or_404(milestone_id, current_user.id)
-    try:
-        signoff_requests.withdraw(milestone)
-        db.session.commit()
-    except (SignOffRefused, StaleDataError) as refusal:
-        db.session.rollback()
-        return _done(milestone, str(refusal) if isinstance(refusal, SignOffRefused) else STALE, ok=False)
+    problems = []
+    if not commit(lambda: signoff_requests.withdraw(milestone), problems, stale=STALE):
+        return _done(milestone, problems[0], ok=False)
     return _done(milestone, "Request withdrawn. You can change the evidence and ask again.")

@@ -1,0 +1,29 @@
+"""Committing a person's change: a rule's refusal or a lost race rolls the whole change back
+and becomes a message for the page, so nothing is ever half-saved."""
+
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .extensions import db
+from .services.decisions import STALE
+from .services.signoff_requests import SignOffRefused
+
+
+def commit(change: Callable[[], object], problems: list[str], *, stale: str = STALE,
+           refusals: tuple[type[Exception], ...] = (SignOffRefused,)) -> bool:
+    """Run `change` and commit. On a refusal (its message) or a concurrent change (the
+    version check or a unique index lost the race: `stale`), roll back, note it, return False."""
+    try:
+        change()
+        db.session.commit()
+    except refusals as refusal:
+        db.session.rollback()
+        problems.append(str(refusal))
+        return False
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        problems.append(stale)
+        return False
+    return True
