@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import abort, session
+from flask import abort, request, session
 from flask_login import current_user, login_required
 
 from .models import Role
@@ -32,10 +32,19 @@ def role_required(*roles: Role):
     return decorator
 
 
+# The role each area's pages belong to: someone holding several sees the navigation of the
+# area they are in, whichever role they last chose.
+AREA_ROLE = {"preceptee": Role.PRECEPTEE, "caseload": Role.PRECEPTOR, "lead": Role.EDUCATION_LEAD,
+             "admin": Role.ADMIN}
+
+
 def active_role() -> Role | None:
     """The role whose pages and navigation the user is looking at now."""
     if not current_user.is_authenticated:
         return None
+    area = AREA_ROLE.get(request.blueprint)
+    if area in current_user.roles:
+        return area
     chosen = session.get("role")
     if chosen in {r.value for r in current_user.roles}:
         return Role(chosen)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from .extensions import db
 from .models import (
@@ -41,9 +41,12 @@ from .models import (
     SurveyTemplate,
     TimePoint,
     User,
+    milestone_evidence,
+    request_evidence,
 )
 from .models._columns import utcnow
 from .services import accounts, audit
+from .services.decisions import snapshots
 from .services.framework import install_default_framework
 from .services.learning_needs import install_default_areas
 from .services.programmes import add_months, start_preceptorship
@@ -318,6 +321,25 @@ class DemoTrust:
                         so_what="I noticed my explanation helped more than speed did.",
                         now_what="I will build time for explanation into how I plan the list.",
                     ))
+        self.attach_evidence(programme)
+
+    def attach_evidence(self, programme: Preceptorship) -> None:
+        """Each request goes with the latest reflection written before it, so the review queue
+        and signed-off milestones show real evidence; decided ones keep it as their snapshot."""
+        db.session.flush()
+        entries = db.session.scalars(select(LogEntry).where(LogEntry.preceptorship_id == programme.id)
+                                     .order_by(LogEntry.occurred_on)).all()
+        requests = db.session.scalars(select(SignOffRequest).join(Milestone)
+                                      .where(Milestone.preceptorship_id == programme.id)).all()
+        for request in requests:
+            before = [e for e in entries if e.occurred_on <= request.requested_at.date()]
+            if not before:
+                continue
+            db.session.execute(insert(milestone_evidence).values(milestone_id=request.milestone_id,
+                                                                 entry_id=before[-1].id))
+            db.session.execute(insert(request_evidence).values(request_id=request.id, entry_id=before[-1].id))
+            if request.decided_at is not None:
+                request.evidence_snapshot = snapshots([request.id])[request.id]
 
     def progress_milestone(self, stage: str, milestone: Milestone, preceptee: User, preceptor: User | None) -> None:
         """Sign off, request or return milestones according to the programme's stage."""

@@ -83,8 +83,10 @@ def field_params(field, hint: str | None = None, **extra) -> dict:
     return params
 
 
-def long_date(day: date | None) -> str:
-    """NHS style: "21 November 2026"."""
+def long_date(day: date | str | None) -> str:
+    """NHS style: "21 November 2026". Takes ISO strings too (dates kept in evidence snapshots)."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day) if day else None
     return f"{day.day} {day:%B %Y}" if day else ""
 
 
@@ -94,6 +96,11 @@ def local_datetime(moment: datetime | None) -> str:
         return ""
     local = moment.astimezone(local_zone())
     return f"{long_date(local.date())} at {local:%H:%M}"
+
+
+def local_date(moment: datetime | None) -> date | None:
+    """The day a stored UTC time falls on in the trust's time zone."""
+    return moment.astimezone(local_zone()).date() if moment else None
 
 
 def local_zone() -> tzinfo:
@@ -131,7 +138,7 @@ def local_path(url: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(long_date=long_date, hours=hours, radio_item=radio_item, local_path=local_path,
-                                 local_datetime=local_datetime)
+                                 local_datetime=local_datetime, local_date=local_date)
     app.jinja_env.globals.update(
         navigation_items=navigation_items,
         sign_out_form=sign_out_form,

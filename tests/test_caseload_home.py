@@ -6,7 +6,7 @@ from sqlalchemy import event, select
 
 from preceptor.caseload import queries
 from preceptor.extensions import db
-from preceptor.models import Allocation, AllocationEndReason, Meeting, MeetingType
+from preceptor.models import Allocation, AllocationEndReason, Meeting, MeetingType, Role
 from preceptor.services.framework import install_default_framework
 from tests.factories import PASSWORD
 from tests.test_review_views import ask
@@ -58,3 +58,12 @@ def test_caseload_is_a_fixed_number_of_queries(app, make):
         event.remove(db.engine, "before_cursor_execute", count)
     assert (len(rows_few), len(rows_many)) == (2, 8)
     assert all(row.overdue >= 0 and row.total == 12 for row in rows_many)
+
+
+def test_someone_who_is_also_a_lead_sees_the_preceptor_navigation_in_the_preceptor_area(client, app, make):
+    both = make.user(Role.EDUCATION_LEAD, Role.PRECEPTOR, email="both@test.nhs.uk")
+    db.session.commit()
+    client.sign_in(both.email, PASSWORD)
+    queue = client.get("/preceptor/queue").get_data(as_text=True)
+    assert 'id="queue-count"' in queue and "Review queue" in queue  # the target of the count's swap
+    assert "Review queue" not in client.get("/lead/").get_data(as_text=True)

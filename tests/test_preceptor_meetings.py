@@ -367,7 +367,7 @@ def test_booking_ignores_the_sign_off_box_and_recording_it_later_signs_off(clien
     edit = paths(programme, meeting.id)[2]
     page = client.get(edit).get_data(as_text=True)
     assert "Record or move the initial meeting" in page
-    response = client.submit(edit, form(TODAY, sign_off="initial"))
+    response = client.submit(edit, {**form(TODAY, sign_off="initial"), "version": meeting.version})
     assert response.status_code == 302
     db.session.refresh(meeting)
     assert meeting.held_on == TODAY
@@ -382,7 +382,7 @@ def test_correcting_a_held_meeting_does_not_ask_whether_it_happened(client, sign
     edit = paths(programme, meeting.id)[2]
     page = client.get(edit).get_data(as_text=True)
     assert "Has this meeting happened?" not in page and "Old" in page
-    data = form(TODAY, meeting_type="ad_hoc", notes="New")
+    data = {**form(TODAY, meeting_type="ad_hoc", notes="New"), "version": meeting.version}
     del data["held"]
     assert client.submit(edit, data).status_code == 302
     db.session.refresh(meeting)
@@ -394,7 +394,8 @@ def test_a_booked_meeting_can_be_moved_to_another_day(client, signed_in):
     programme, preceptor = signed_in
     booked = service.book(programme, preceptor, MeetingType.TWO_MONTHLY, TODAY + timedelta(days=2))
     db.session.commit()
-    response = client.submit(paths(programme, booked.id)[2], form(TODAY + timedelta(days=9), "two_monthly", held="no"))
+    response = client.submit(paths(programme, booked.id)[2],
+                             {**form(TODAY + timedelta(days=9), "two_monthly", held="no"), "version": booked.version})
     assert response.status_code == 302
     db.session.refresh(booked)
     assert (booked.scheduled_for, booked.held_on) == (TODAY + timedelta(days=9), None)
@@ -419,3 +420,34 @@ def test_a_refused_sign_off_saves_nothing_of_the_meeting_either(client, signed_i
     assert response.status_code == 200
     assert "Someone else decided on this milestone first" in html and "Kept on the page" in html
     assert counts() == before
+
+
+def test_a_second_tab_or_a_double_click_changes_nothing_twice(client, signed_in):
+    programme, preceptor = signed_in
+    data = form(START + timedelta(days=12), notes="Goals agreed")
+    assert client.submit(paths(programme)[1], data).status_code == 302
+    again = client.submit(paths(programme)[1], data)
+    assert again.status_code == 200 and "already recorded" in again.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Meeting)) == 1
+
+    meeting = db.session.scalar(select(Meeting))
+    edit = paths(programme, meeting.id)[2]
+    first = {**form(START + timedelta(days=12), notes="From tab one"), "version": meeting.version}
+    second = {**form(START + timedelta(days=12), notes="From tab two"), "version": meeting.version}
+    for data in (first, second):
+        del data["held"]
+    assert client.submit(edit, first).status_code == 302
+    stale = client.submit(edit, second)
+    assert "changed since you opened the page" in stale.get_data(as_text=True)
+    assert "From tab two" in stale.get_data(as_text=True)  # kept on the page
+    db.session.refresh(meeting)
+    assert meeting.notes == "From tab one"
+
+
+def test_tampered_owner_and_field_names_are_refused_not_errors(client, signed_in):
+    programme, _ = signed_in
+    data = form(TODAY, actions=[("Read the policy", None, TODAY)])
+    data["actions-0-owner"] = "²"
+    data["actions-²-description"] = "odd"
+    response = client.submit(paths(programme)[1], data)
+    assert response.status_code == 200 and "There is a problem" in response.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """The preceptor's review queue and milestone pages: plain forms, htmx fragments, refusals."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -180,6 +181,7 @@ def test_bulk_sign_off_records_each_item(client, setting):
     data = {"milestone": [str(items[0].id), str(items[1].id)]}
     for m in items[:2]:
         data[f"version-{m.id}"] = m.version
+        data[f"seen-{m.id}"] = fields(m, "sign_off")[f"m{m.id}-seen"]
     response = client.submit("/preceptor/queue/bulk", data, token_from="/preceptor/queue")
     assert response.status_code == 302
     statuses = [db.session.scalar(select(Milestone.status).where(Milestone.id == m.id)) for m in items]
@@ -187,7 +189,8 @@ def test_bulk_sign_off_records_each_item(client, setting):
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "milestone.sign_off")) == 2
     html = client.get("/preceptor/queue").get_data(as_text=True)
-    assert "Signed off 2 items" in html
+    assert "Signed off 2 items" in html and html.count('id="nhsuk-notification-banner-title"') == 1
+    assert "Select for signing off together" not in html  # one item left: nothing to sign off together
 
 
 def test_other_preceptor_past_preceptor_and_preceptee_are_refused(client, setting, make):
@@ -273,3 +276,47 @@ def test_preceptee_sees_the_decision_and_its_history(client, setting):
     html = client.get(f"/preceptee/milestones/{milestone.id}").get_data(as_text=True)
     assert "Returned with an action plan" in html and "Add a reflection on feedback" in html
     assert "Sign-off requested" in html  # the history panel
+
+
+def test_after_a_stale_refusal_the_form_carries_the_item_as_it_is_now(client, setting):
+    programme, preceptor = setting
+    milestone = ask(programme, 1)
+    loaded = fields(milestone, "return", action_plan="Typed plan")
+    entry = db.session.scalar(select(LogEntry).where(LogEntry.preceptorship_id == programme.id))
+    entry.so_what = "Edited"
+    db.session.commit()
+    sign_in(client, preceptor)
+    path = f"/preceptor/milestones/{milestone.id}/decision"
+    first = client.submit(path, loaded, token_from="/preceptor/queue",
+                          headers={**HTMX, "HX-Target": f"item-{milestone.id}"}).get_data(as_text=True)
+    assert "evidence was edited" in first and "Typed plan" in first
+    seen = re.search(rf'name="m{milestone.id}-seen" type="hidden" value="([^"]+)"', first).group(1)
+    retry = client.submit(path, {**loaded, f"m{milestone.id}-seen": seen}, token_from="/preceptor/queue")
+    assert retry.status_code == 302
+    db.session.refresh(milestone)
+    assert milestone.status is MilestoneStatus.RETURNED
+
+
+def test_tampered_bulk_ids_are_ignored(client, setting):
+    programme, preceptor = setting
+    milestone = ask(programme, 1)
+    sign_in(client, preceptor)
+    response = client.submit("/preceptor/queue/bulk", {"milestone": ["²", "9" * 30, "-1"]},
+                             token_from="/preceptor/queue")
+    assert response.status_code == 302
+    db.session.refresh(milestone)
+    assert milestone.status is MilestoneStatus.WAITING
+
+
+def test_nobody_signs_off_their_own_work(client, app, make):
+    install_default_framework()
+    both = make.user(Role.PRECEPTEE, Role.PRECEPTOR, email="both@test.nhs.uk")
+    programme = make.programme(preceptee=both, preceptor=both)
+    db.session.commit()
+    milestone = ask(programme, 1)
+    sign_in(client, both)
+    response = client.submit(f"/preceptor/milestones/{milestone.id}/decision", fields(milestone, "sign_off"),
+                             token_from="/preceptor/queue")
+    assert response.status_code == 404
+    db.session.refresh(milestone)
+    assert milestone.status is MilestoneStatus.WAITING

@@ -7,13 +7,16 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from ..fields import strip
 from ..services.decisions import ACTION_PLAN_MAX, COMMENT_MAX, REASON_MAX
 
+DATABASE_INT_MAX = 2**31 - 1
 
-def as_version(value) -> int:
-    """A version number posted back by a form; an unreadable one counts as stale."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
+
+def posted_number(value) -> int:
+    """A number posted back by a form (a version, an id); anything else is -1, which matches
+    nothing, so a tampered field is refused rather than failing."""
+    text = str(value or "")
+    if text.isascii() and text.isdigit() and int(text) <= DATABASE_INT_MAX:
+        return int(text)
+    return -1
 
 
 class DecisionForm(FlaskForm):
@@ -47,7 +50,7 @@ class DecisionForm(FlaskForm):
             raise ValidationError("Write an action plan: what the preceptee needs to do before asking again")
 
     def version_number(self) -> int:
-        return as_version(self.version.data)
+        return posted_number(self.version.data)
 
 
 class ReopenForm(FlaskForm):

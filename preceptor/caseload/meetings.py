@@ -12,11 +12,14 @@ from datetime import date
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectMultipleField,
@@ -37,6 +40,7 @@ from ..services.meetings import MeetingRefused
 from ..services.signoff_requests import SignOffRefused
 from ..templating import long_date
 from . import bp, queries
+from .forms import posted_number
 
 HELD = [SelectChoice("yes", "Yes, record it"), SelectChoice("no", "No, book it for later")]
 TYPES = [SelectChoice(kind.value, kind.label) for kind in MeetingType]
@@ -64,6 +68,7 @@ class MeetingForm(FlaskForm):
     notes = TextAreaField("Notes (optional)", filters=[strip])
     actions = FieldList(FormField(ActionForm), min_entries=service.MAX_ACTIONS, max_entries=service.MAX_ACTIONS)
     sign_off = SelectMultipleField(choices=TYPES, validate_choice=False)  # the type whose milestone to sign off
+    version = HiddenField()  # of the meeting being changed: a second tab's older copy is refused
 
     def __init__(self, *args, held_already: bool = False, owners: list[SelectChoice] = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -134,7 +139,13 @@ class MeetingForm(FlaskForm):
 def _user_id(value) -> int | None:
     if not value:
         return None
-    return int(value) if str(value).isdigit() else -1  # tampered: the service refuses it
+    return posted_number(value)  # a number, or -1 for anything tampered with: the service refuses it
+
+
+def _posted():
+    """The posted fields, less any whose name is not plain ASCII: WTForms reads a row number
+    out of `actions-<n>-...` and would fail on a digit such as "²"."""
+    return MultiDict([(key, value) for key, value in request.form.items(multi=True) if key.isascii()])
 
 
 def _owners(programme: Preceptorship, meeting: Meeting | None) -> list[SelectChoice]:
@@ -169,14 +180,19 @@ def meetings(programme_id: int):
 
 
 def _meeting_form(programme: Preceptorship, meeting: Meeting | None):
-    form = MeetingForm(data=_saved(meeting) if meeting and request.method == "GET" else None,
+    form = MeetingForm(formdata=_posted() if request.method == "POST" else None,
+                       data=_saved(meeting) if meeting and request.method == "GET" else None,
                        held_already=meeting is not None and meeting.held_on is not None,
                        owners=_owners(programme, meeting))
     if meeting is None and request.method == "GET" and request.args.get("type") in {t.value for t in MeetingType}:
         form.meeting_type.data = request.args["type"]  # from a row of the schedule
+    if meeting is not None and request.method == "GET":
+        form.version.data = meeting.version
     problems = []
     if form.validate_on_submit():
         try:
+            if meeting is not None and posted_number(form.version.data) != meeting.version:
+                raise StaleDataError()
             message = _save(programme, meeting, form)
             db.session.commit()
         except MeetingRefused as refusal:
@@ -185,9 +201,12 @@ def _meeting_form(programme: Preceptorship, meeting: Meeting | None):
         except SignOffRefused as refusal:
             db.session.rollback()
             problems = [str(refusal)]
-        except StaleDataError:
+        except (StaleDataError, IntegrityError):
             db.session.rollback()
             problems = [STALE]
+            if meeting is not None:  # what is typed stays; saving it again is now deliberate
+                db.session.refresh(meeting)
+                form.version.data = meeting.version
         else:
             flash(message, "success")
             return redirect(url_for("caseload.meetings", programme_id=programme.id))

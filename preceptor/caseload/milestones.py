@@ -16,7 +16,7 @@ from ..services import decisions, history
 from ..services.signoff_requests import last_decision
 from ..transactions import commit
 from . import bp, queries
-from .forms import DecisionForm, ReopenForm, as_version
+from .forms import DecisionForm, ReopenForm, posted_number
 from .review import decision_form
 
 
@@ -55,10 +55,14 @@ def reopen_milestone(milestone: Milestone, viewer: str, done_endpoint: str):
     problems = []
     if form.validate_on_submit():
         if commit(lambda: decisions.reopen(milestone, current_user, form.reason.data,
-                                           version=as_version(form.version.data)), problems):
+                                           version=posted_number(form.version.data)), problems):
             flash(f"“{milestone.title}” reopened. The earlier sign-off stays in its history.", "success")
             return redirect(url_for(done_endpoint, milestone_id=milestone.id))
     db.session.refresh(milestone)
+    form.version.data = milestone.version  # typed reason kept; the next try meets the item as it is
+    signed = decisions.signed_request(milestone)
+    if not problems and not (signed and decisions.can_reopen(signed, current_user)):
+        problems.append("There is no sign-off on this milestone that you can reopen")
     return milestone_page(milestone, reopen=form, problems=problems, viewer=viewer)
 
 

@@ -6,11 +6,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (
     RUNNING_STATUSES,
     Allocation,
+    Department,
     Meeting,
     Milestone,
     MilestoneStatus,
@@ -79,15 +81,19 @@ def caseload(preceptor_id: int, today: date, current: bool = True) -> list[Casel
         .join(User, User.id == Preceptorship.preceptee_id)
         .outerjoin(counts, counts.c.programme_id == Preceptorship.id)
         .outerjoin(waiting, waiting.c.programme_id == Preceptorship.id)
-        .where(Allocation.preceptor_id == preceptor_id)
+        .options(joinedload(Preceptorship.department).joinedload(Department.site))
     )
     if current:
-        query = query.where(Allocation.ends_on.is_(None), Preceptorship.status.in_(RUNNING_STATUSES))
-        query = query.order_by(Preceptorship.start_date, User.name)
-    else:
-        query = query.where((Allocation.ends_on.is_not(None)) | Preceptorship.status.not_in(RUNNING_STATUSES))
-        query = query.order_by(Allocation.starts_on.desc())
-    rows = db.session.execute(query).all()
+        query = query.where(*precepted_by(preceptor_id)).order_by(Preceptorship.start_date, User.name)
+    else:  # each programme once, by its latest allocation to this preceptor, unless precepted now
+        now = select(Preceptorship.id).join(Allocation).where(*precepted_by(preceptor_id))
+        query = (query.where(Allocation.preceptor_id == preceptor_id, Preceptorship.id.not_in(now))
+                 .order_by(Allocation.starts_on.desc(), Allocation.id.desc()))
+    rows, seen = [], set()
+    for row in db.session.execute(query):
+        if row[0].id not in seen:
+            seen.add(row[0].id)
+            rows.append(row)
     held: dict[int, list[Meeting]] = defaultdict(list)
     if current and rows:
         for meeting in db.session.scalars(select(Meeting).where(
@@ -113,17 +119,25 @@ def protected_hours(preceptor_id: int, today: date) -> Decimal:
     return Decimal(total)
 
 
+def precepted_by(preceptor_id: int) -> tuple:
+    """Conditions (on Preceptorship joined to Allocation) for the programmes this person
+    precepts now: the current allocation, a running programme, and never their own."""
+    return (Allocation.preceptorship_id == Preceptorship.id, Allocation.preceptor_id == preceptor_id,
+            Allocation.ends_on.is_(None), Preceptorship.status.in_(RUNNING_STATUSES),
+            Preceptorship.preceptee_id != preceptor_id)
+
+
 def current_programme_or_404(programme_id: int, preceptor_id: int) -> Preceptorship:
-    """The programme if this preceptor is its current preceptor; otherwise 404 (a past
-    preceptor, another preceptor or a made-up id all learn nothing)."""
+    """The programme if this preceptor precepts it now; otherwise 404 (a past preceptor,
+    another preceptor or a made-up id all learn nothing)."""
     return db.first_or_404(select(Preceptorship).join(Allocation).where(
-        Preceptorship.id == programme_id, Allocation.preceptor_id == preceptor_id, Allocation.ends_on.is_(None)))
+        Preceptorship.id == programme_id, *precepted_by(preceptor_id)))
 
 
 def current_milestone_or_404(milestone_id: int, preceptor_id: int) -> Milestone:
-    """A milestone of a programme this preceptor currently precepts; otherwise 404."""
+    """A milestone of a programme this preceptor precepts now; otherwise 404."""
     return db.first_or_404(select(Milestone).join(Preceptorship).join(Allocation).where(
-        Milestone.id == milestone_id, Allocation.preceptor_id == preceptor_id, Allocation.ends_on.is_(None)))
+        Milestone.id == milestone_id, *precepted_by(preceptor_id)))
 
 
 @dataclass(frozen=True)
@@ -147,8 +161,7 @@ def review_queue(preceptor_id: int, milestone_ids: list[int] | None = None) -> l
         .join(Preceptorship, Preceptorship.id == Milestone.preceptorship_id)
         .join(User, User.id == Preceptorship.preceptee_id)
         .join(Allocation, Allocation.preceptorship_id == Preceptorship.id)
-        .where(SignOffRequest.status == RequestStatus.WAITING, Allocation.preceptor_id == preceptor_id,
-               Allocation.ends_on.is_(None))
+        .where(SignOffRequest.status == RequestStatus.WAITING, *precepted_by(preceptor_id))
         .order_by(SignOffRequest.requested_at, SignOffRequest.id)
     )
     if milestone_ids is not None:
@@ -162,6 +175,6 @@ def queue_count(preceptor_id: int) -> int:
     return db.session.scalar(
         select(func.count()).select_from(SignOffRequest)
         .join(Milestone, Milestone.id == SignOffRequest.milestone_id)
-        .join(Allocation, Allocation.preceptorship_id == Milestone.preceptorship_id)
-        .where(SignOffRequest.status == RequestStatus.WAITING, Allocation.preceptor_id == preceptor_id,
-               Allocation.ends_on.is_(None)))
+        .join(Preceptorship, Preceptorship.id == Milestone.preceptorship_id)
+        .join(Allocation, Allocation.preceptorship_id == Preceptorship.id)
+        .where(SignOffRequest.status == RequestStatus.WAITING, *precepted_by(preceptor_id)))

@@ -9,6 +9,7 @@ from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..access import role_required
 from ..extensions import db, htmx
@@ -18,7 +19,7 @@ from ..services import decisions
 from ..services.decisions import BulkItem
 from ..transactions import commit
 from . import bp, queries
-from .forms import DecisionForm, as_version
+from .forms import DecisionForm, posted_number
 
 
 def decision_form(item: queries.QueueItem, origin: str) -> DecisionForm:
@@ -45,15 +46,28 @@ def queue():
     return _queue_page()
 
 
-def _item_fragment(milestone: Milestone, form: DecisionForm | None = None, problems=(), done: str | None = None):
-    """One queue item after an htmx action, with the header's count replaced out of band."""
+def _item_fragment(milestone: Milestone, origin: str, form: DecisionForm | None = None, problems=(),
+                   done: str | None = None):
+    """One item after an htmx action, with the header's count (and on the queue, its summary
+    line) replaced out of band."""
     found = queries.review_queue(current_user.id, [milestone.id])
     item = found[0] if found else None
     if item is not None and form is None:
-        form = decision_form(item, "queue")
+        form = decision_form(item, origin)
+    count = queries.queue_count(current_user.id)
     return render_template("caseload/queue_item.html", item=item, milestone=milestone, form=form,
-                           problems=list(problems), done=done, oob_count=queries.queue_count(current_user.id),
-                           today=date.today())
+                           problems=list(problems), done=done, oob_count=count, oob_summary=origin == "queue",
+                           bulk=origin == "queue" and count > 1, today=date.today())
+
+
+def _refreshed(form: DecisionForm, milestone: Milestone) -> DecisionForm:
+    """After a refusal, the form shown again carries the item as it is now (version and
+    evidence fingerprint), keeping what was typed, so trying again is not refused forever."""
+    db.session.refresh(milestone)
+    found = queries.review_queue(current_user.id, [milestone.id])
+    if found:
+        form.version.data, form.seen.data = milestone.version, found[0].seen
+    return form
 
 
 @bp.post("/milestones/<int:milestone_id>/decision")
@@ -65,34 +79,38 @@ def decide(milestone_id: int):
     problems = []
     if form.validate():
         def change():
+            checks = {"version": form.version_number(), "seen": form.seen.data or ""}
             if form.returning:
-                decisions.return_with_plan(milestone, current_user, form.action_plan.data,
-                                           version=form.version_number(), seen=form.seen.data)
+                decisions.return_with_plan(milestone, current_user, form.action_plan.data, form.comment.data,
+                                           **checks)
             else:
-                decisions.sign_off(milestone, current_user, form.comment.data,
-                                   version=form.version_number(), seen=form.seen.data)
+                decisions.sign_off(milestone, current_user, form.comment.data, **checks)
 
         if commit(change, problems):
             name = milestone.preceptorship.preceptee.name
             done = (f"Returned “{milestone.title}” to {name} with your action plan." if form.returning
                     else f"Signed off “{milestone.title}” for {name}.")
             if htmx and not htmx.boosted:
-                return _item_fragment(milestone, done=done)
+                return _item_fragment(milestone, _origin(form), done=done)
             flash(done, "success")
             flash(f"decision:{milestone_id}", "clear-draft")
             return redirect(_origin_url(form, milestone))
-    db.session.refresh(milestone)
+    form = _refreshed(form, milestone)
     if htmx and not htmx.boosted:
-        return _item_fragment(milestone, form, problems)
-    if form.origin.data == "milestone":
+        return _item_fragment(milestone, _origin(form), form, problems)
+    if _origin(form) == "milestone":
         from .milestones import milestone_page
 
         return milestone_page(milestone, decision=form, problems=problems)
     return _queue_page(form, milestone_id, problems)
 
 
+def _origin(form: DecisionForm) -> str:
+    return "milestone" if form.origin.data == "milestone" else "queue"
+
+
 def _origin_url(form: DecisionForm, milestone: Milestone) -> str:
-    if form.origin.data == "milestone":
+    if _origin(form) == "milestone":
         return url_for("caseload.milestone", milestone_id=milestone.id)
     return url_for("caseload.queue")
 
@@ -101,7 +119,7 @@ def _origin_url(form: DecisionForm, milestone: Milestone) -> str:
 @role_required(Role.PRECEPTOR)
 def bulk():
     """Sign off every ticked item, each as its own decision; report any that could not be."""
-    chosen = [int(v) for v in request.form.getlist("milestone") if v.isdigit()]
+    chosen = sorted({posted_number(v) for v in request.form.getlist("milestone")} - {-1})[:100]
     if not chosen:
         notice = ("warning", ["Select at least one item to sign off"])
         if htmx and not htmx.boosted:
@@ -109,18 +127,17 @@ def bulk():
         flash(notice[1][0], "warning")
         return redirect(url_for("caseload.queue"))
     mine = {item.milestone.id for item in queries.review_queue(current_user.id, chosen)}
-    items = [BulkItem(m, as_version(request.form.get(f"version-{m}")), request.form.get(f"seen-{m}")) for m in chosen
-             if m in mine]
+    items = [BulkItem(m, posted_number(request.form.get(f"version-{m}")), request.form.get(f"seen-{m}") or "")
+             for m in chosen if m in mine]
     result = decisions.bulk_sign_off(items, current_user)
     db.session.commit()
-    titles = {m.id: m.title for m in db.session.query(Milestone).filter(Milestone.id.in_(chosen))}
+    titles = dict(db.session.execute(select(Milestone.id, Milestone.title).where(Milestone.id.in_(chosen))).all())
     refused = [f"“{titles.get(m, 'Item')}”: {why}" for m, why in result.refused]
-    refused += [f"“{titles.get(m, 'Item')}” is not waiting for you" for m in chosen if m not in mine]
-    signed = f"Signed off {len(result.signed)} item{'' if len(result.signed) == 1 else 's'}."
+    refused += [f"“{titles.get(m, 'Item')}” is not waiting for you." for m in chosen if m not in mine]
+    lines = [f"Signed off {len(result.signed)} item{'' if len(result.signed) == 1 else 's'}.", *refused]
+    kind = "success" if result.signed and not refused else "warning"
     if htmx and not htmx.boosted:
-        return _queue_page(notice=("success" if not refused else "warning", [signed, *refused]))
-    flash(signed, "success")
-    for line in refused:
-        flash(line, "warning")
+        return _queue_page(notice=(kind, lines))
+    flash(" ".join(lines), kind)  # one banner: several would repeat the banner's title id
     return redirect(url_for("caseload.queue"))
 

@@ -40,6 +40,9 @@ class Meeting(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # two tabs correcting one record: one wins
 
     preceptorship: Mapped["Preceptorship"] = relationship()  # noqa: F821
     actions: Mapped[list["MeetingAction"]] = relationship(

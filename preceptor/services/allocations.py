@@ -26,6 +26,8 @@ def allocate(programme: Preceptorship, preceptor: User, on: date, *, by: User | 
              end_note: str | None = None) -> Allocation:
     """Make `preceptor` the programme's preceptor from `on`, ending any current allocation
     with `end_reason` (required when there is one)."""
+    if preceptor.id == programme.preceptee_id:
+        raise ValueError("nobody can precept their own programme")
     current = programme.current_allocation
     if current is not None:
         if end_reason is None:

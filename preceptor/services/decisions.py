@@ -25,6 +25,7 @@ from ..models import (
     Meeting,
     Milestone,
     MilestoneStatus,
+    Preceptorship,
     RequestStatus,
     Role,
     SignOffRequest,
@@ -42,9 +43,11 @@ STALE = "This item changed since you opened the page. Check it below and try aga
 
 
 def is_current_preceptor(programme_id: int, user_id: int) -> bool:
-    return db.session.scalar(select(Allocation.id).where(
+    """Holds the programme's current allocation, and is not its preceptee: nobody signs off
+    their own work, even holding both roles."""
+    return db.session.scalar(select(Allocation.id).join(Preceptorship).where(
         Allocation.preceptorship_id == programme_id, Allocation.preceptor_id == user_id,
-        Allocation.ends_on.is_(None))) is not None
+        Allocation.ends_on.is_(None), Preceptorship.preceptee_id != user_id)) is not None
 
 
 def snapshots(request_ids: list[int]) -> dict[int, list[dict]]:
@@ -115,16 +118,18 @@ def sign_off(milestone: Milestone, preceptor: User, comment: str = "", *, versio
     return request
 
 
-def return_with_plan(milestone: Milestone, preceptor: User, action_plan: str, *, version: int | None = None,
-                     seen: str | None = None) -> SignOffRequest:
-    """Send the request back with the action plan the preceptee must follow."""
-    action_plan = (action_plan or "").strip()
+def return_with_plan(milestone: Milestone, preceptor: User, action_plan: str, comment: str = "", *,
+                     version: int | None = None, seen: str | None = None) -> SignOffRequest:
+    """Send the request back with the action plan the preceptee must follow (and any comment)."""
+    action_plan, comment = (action_plan or "").strip(), (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise SignOffRefused(f"Comment must be {COMMENT_MAX:,} characters or fewer")
     if not action_plan:
         raise SignOffRefused("Write an action plan: what the preceptee needs to do before asking again")
     if len(action_plan) > ACTION_PLAN_MAX:
         raise SignOffRefused(f"Action plan must be {ACTION_PLAN_MAX:,} characters or fewer")
     request = _waiting(milestone, preceptor, version, seen)
-    request.action_plan = action_plan
+    request.action_plan, request.comment = action_plan, comment or None
     _decide(request, preceptor, RequestStatus.RETURNED)
     return request
 

@@ -130,6 +130,14 @@ def _action_problems(actions: list[ActionRow], owners: set[int], held_on: date |
     return problems
 
 
+def _already(programme: Preceptorship, meeting_type: MeetingType, **on) -> bool:
+    """A meeting of this type on this day exists: a second identical post (a double click, a
+    second tab) must not make a second meeting."""
+    return db.session.scalar(select(Meeting.id).where(
+        Meeting.preceptorship_id == programme.id, Meeting.meeting_type == meeting_type,
+        *(getattr(Meeting, column) == day for column, day in on.items())).limit(1)) is not None
+
+
 def book(programme: Preceptorship, preceptor: User, meeting_type: MeetingType, scheduled_for: date | None, *,
          meeting: Meeting | None = None, today: date | None = None) -> Meeting:
     """Book a meeting for later (or move a booked `meeting` to another date or type), so the
@@ -142,6 +150,8 @@ def book(programme: Preceptorship, preceptor: User, meeting_type: MeetingType, s
     if not programme.status.is_running:
         problems.insert(0, (None, f"Meetings can only be booked while the programme is running: "
                                   f"it is {programme.status.label.lower()}"))
+    if meeting is None and not problems and _already(programme, meeting_type, scheduled_for=scheduled_for):
+        problems.append((None, f"A {meeting_type.label.lower()} is already booked for that day"))
     if problems:
         raise MeetingRefused(problems)
     if meeting is None:
@@ -176,6 +186,9 @@ def record(meeting: Meeting | None, programme: Preceptorship, preceptor: User, *
     if sum(1 for row in actions if any(row)) > MAX_ACTIONS:
         problems.append((None, f"Record at most {MAX_ACTIONS} agreed actions"))
     problems += _action_problems(actions, owners, meeting_date)
+    if meeting is None and meeting_date and _already(programme, meeting_type, held_on=meeting_date):
+        problems.append((None, f"A {meeting_type.label.lower()} held that day is already recorded: "
+                               "change that record instead"))
     if problems:
         raise MeetingRefused(problems)
 
