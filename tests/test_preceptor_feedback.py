@@ -10,6 +10,7 @@ from sqlalchemy import event, func, select
 
 from preceptor.extensions import db
 from preceptor.models import (
+    FeedbackRelease,
     PreceptorProfile,
     QuestionType,
     SurveyAnswer,
@@ -139,7 +140,7 @@ def test_from_the_minimum_the_mean_and_distribution_are_shown(client, me):
     assert cells(html, "recommend my preceptor")[1:] == ["4.0", "0", "0", "0", "3", "0"]
     assert html.count('scope="row" role="rowheader"') == 2  # each question heads its row
     assert "nhsuk-u-visually-hidden" in re.search(r"<caption.*?</caption>", html, re.S).group(0)
-    assert "You have 3 responses." in html and "Answers are anonymous" in html
+    assert "These figures are from 3 responses." in html and "Answers are anonymous" in html
     assert SECRET not in html and "What could your preceptor do differently" not in html
 
 
@@ -220,3 +221,27 @@ def test_the_demo_preceptor_has_feedback_to_show_and_seeding_again_adds_none(run
     assert feedback_summary(priya.id).responses == summary.responses
     assert db.session.scalar(select(func.count()).select_from(SurveyAnswer)) == answers
     assert db.session.scalar(select(func.count()).select_from(SurveyTemplate)) == len(DEFAULT_SURVEYS)
+
+
+def test_figures_move_only_when_the_minimum_more_have_answered(client, me):
+    """Comparing two visits must never isolate one person's answers."""
+    department = _department_of(me)
+    for value in (5, 4, 3):
+        respond(me, department, {"made_time": value, "recommend": 4})
+    db.session.commit()
+    first = cells(main(client.get(PAGE).get_data(as_text=True)), "My preceptor made time for me.")
+    assert first[1] == "4.0"
+
+    respond(me, department, {"made_time": 1, "recommend": 1})
+    db.session.commit()
+    html = main(client.get(PAGE).get_data(as_text=True))
+    assert cells(html, "My preceptor made time for me.") == first  # the 4th answer is not visible
+    assert "These figures are from 3 responses." in html and "1 newer response is waiting" in html
+
+    for value in (1, 1):
+        respond(me, department, {"made_time": value, "recommend": 1})
+    db.session.commit()
+    html = main(client.get(PAGE).get_data(as_text=True))
+    assert "These figures are from 6 responses." in html and "newer response" not in html
+    assert cells(html, "My preceptor made time for me.")[1] == "2.5"  # (5+4+3+1+1+1) / 6
+    assert db.session.scalar(select(func.count()).select_from(FeedbackRelease)) == 2

@@ -5,7 +5,7 @@ from flask_login import current_user
 from ..access import role_required
 from ..models import Role
 from ..rendering import render_page
-from ..services.preceptor_feedback import feedback_summary
+from ..services.preceptor_feedback import released_summary
 from ..services.survey_library import AGREEMENT_SCALE
 from . import bp
 
@@ -14,4 +14,6 @@ from . import bp
 @role_required(Role.PRECEPTOR)
 def feedback():
     """Averages and answer counts per question, once enough preceptees have answered."""
-    return render_page("caseload/feedback.html", summary=feedback_summary(current_user.id), scale=AGREEMENT_SCALE)
+    released = released_summary(current_user.id)
+    return render_page("caseload/feedback.html", summary=released.summary, pending=released.pending,
+                       scale=AGREEMENT_SCALE)

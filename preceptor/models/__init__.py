@@ -42,6 +42,7 @@ from .progress import (
     LogEntry,
 )
 from .surveys import (
+    FeedbackRelease,
     QuestionType,
     SurveyAnswer,
     SurveyInvitation,

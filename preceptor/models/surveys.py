@@ -119,3 +119,18 @@ class SurveyAnswer(db.Model):
     question_id: Mapped[int] = mapped_column(sa.ForeignKey("survey_question.id"), primary_key=True, index=True)
     value_int: Mapped[int | None]
     value_text: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class FeedbackRelease(db.Model):
+    """A preceptor's feedback figures as released: a new release only once `minimum` more
+    responses have come in since the last, so comparing two releases never isolates one
+    person's answers (the figures otherwise move with every single response)."""
+
+    __tablename__ = "feedback_release"
+    __table_args__ = (sa.UniqueConstraint("preceptor_id", "responses"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preceptor_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    responses: Mapped[int]
+    released_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    summary: Mapped[dict] = mapped_column(sa.JSON)

@@ -13,9 +13,18 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import QuestionType, SurveyAnswer, SurveyPurpose, SurveyQuestion, SurveyResponse, SurveyTemplate
+from ..models import (
+    FeedbackRelease,
+    QuestionType,
+    SurveyAnswer,
+    SurveyPurpose,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyTemplate,
+)
 from .survey_library import AGREEMENT_SCALE
 
 
@@ -101,3 +110,52 @@ def feedback_summary(preceptor_id: int) -> FeedbackSummary:
                                          distribution))
     return FeedbackSummary(responses=responses, minimum=minimum, shown=True, questions=tuple(questions),
                            withheld=tuple(withheld))
+
+
+@dataclass(frozen=True)
+class Released:
+    """What the preceptor is shown: the latest release, and how many responses have come in
+    since (they join the figures once there are `minimum` of them)."""
+
+    summary: FeedbackSummary
+    pending: int
+
+
+def released_summary(preceptor_id: int) -> Released:
+    """The figures as last released, releasing new ones when `minimum` more responses exist.
+
+    Figures that moved with every response would let a preceptor compare two visits and
+    read off the newest person's answers; releases at least `minimum` apart never isolate one.
+    """
+    minimum = current_app.config["PRECEPTOR_FEEDBACK_MINIMUM"]
+    responses = db.session.scalar(
+        select(func.count(SurveyResponse.id)).join(SurveyTemplate, SurveyTemplate.id == SurveyResponse.template_id)
+        .where(*_about(preceptor_id)))
+    latest = db.session.scalar(select(FeedbackRelease).where(FeedbackRelease.preceptor_id == preceptor_id)
+                               .order_by(FeedbackRelease.responses.desc()).limit(1))
+    if responses >= (latest.responses if latest else 0) + minimum:
+        summary = feedback_summary(preceptor_id)
+        latest = FeedbackRelease(preceptor_id=preceptor_id, responses=summary.responses, summary=_stored(summary))
+        db.session.add(latest)
+        try:
+            db.session.commit()
+        except IntegrityError:  # another visit released the same figures a moment ago
+            db.session.rollback()
+            return released_summary(preceptor_id)
+    if latest is None:
+        return Released(FeedbackSummary(responses=responses, minimum=minimum, shown=False), 0)
+    return Released(_loaded(latest.summary, minimum), responses - latest.responses)
+
+
+def _stored(summary: FeedbackSummary) -> dict:
+    return {"responses": summary.responses, "withheld": list(summary.withheld),
+            "questions": [{"code": q.code, "text": q.text, "answered": q.answered, "mean": str(q.mean),
+                           "counts": {str(value): n for value, n in q.counts.items()}} for q in summary.questions]}
+
+
+def _loaded(stored: dict, minimum: int) -> FeedbackSummary:
+    questions = tuple(QuestionSummary(q["code"], q["text"], q["answered"], Decimal(q["mean"]),
+                                      {int(value): n for value, n in q["counts"].items()})
+                      for q in stored["questions"])
+    return FeedbackSummary(responses=stored["responses"], minimum=minimum, shown=True, questions=questions,
+                           withheld=tuple(stored["withheld"]))
