@@ -67,3 +67,27 @@ def test_someone_who_is_also_a_lead_sees_the_preceptor_navigation_in_the_precept
     queue = client.get("/preceptor/queue").get_data(as_text=True)
     assert 'id="queue-count"' in queue and "Review queue" in queue  # the target of the count's swap
     assert "Review queue" not in client.get("/lead/").get_data(as_text=True)
+
+
+def test_the_home_page_takes_the_same_queries_for_one_preceptee_or_five(client, app, make):
+    install_default_framework()
+    preceptor = make.preceptor()
+    make.programme(preceptor=preceptor)
+    db.session.commit()
+    client.sign_in(preceptor.email, PASSWORD)
+
+    def statements_for_home() -> int:
+        seen = []
+        listener = lambda *_: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/preceptor/").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    one = statements_for_home()
+    for _ in range(4):  # each in a department (and site) of its own
+        make.programme(preceptor=preceptor)
+    db.session.commit()
+    assert statements_for_home() == one
