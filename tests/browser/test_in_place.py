@@ -30,7 +30,7 @@ def test_ask_for_sign_off_in_the_timeline_dialog(page):
     expect(dialog.get_by_text("Write a short summary for your preceptor").first).to_be_visible()
     dialog.get_by_label("Summary for your preceptor").fill("Done, with my reflection attached.")
     dialog.get_by_role("button", name="Ask for sign-off").click()
-    expect(dialog.get_by_text("Sign-off requested")).to_be_visible()
+    expect(dialog.get_by_text("Sign-off requested: your preceptor")).to_be_visible()
     expect(dialog.get_by_role("button", name="Withdraw request")).to_be_visible()
     assert_accessible(page)
 
