@@ -117,6 +117,7 @@ def test_return_without_a_plan_keeps_the_comment_and_changes_nothing(client, set
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "There is a problem" in html and "Write an action plan" in html
+    assert f'href="#m{milestone.id}-action_plan"' in html and "nhsuk-textarea--error" in html  # by the field
     assert "Kept comment text" in html
     assert ("<html" in html) != bool(headers)
     db.session.refresh(milestone)

@@ -30,8 +30,8 @@ class DecisionForm(FlaskForm):
     decision = StringField()  # the button pressed: "sign_off" or "return"
     comment = TextAreaField("Comment for the preceptee (optional)", filters=[strip], validators=[
         Optional(), Length(max=COMMENT_MAX, message=f"Comment must be {COMMENT_MAX:,} characters or fewer")])
+    # No Optional() here: it would stop validate_action_plan from asking for a plan.
     action_plan = TextAreaField("Action plan (needed to return it)", filters=[strip], validators=[
-        Optional(),
         Length(max=ACTION_PLAN_MAX, message=f"Action plan must be {ACTION_PLAN_MAX:,} characters or fewer")])
     version = HiddenField()
     seen = HiddenField()
