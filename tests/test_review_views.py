@@ -98,6 +98,7 @@ def test_return_in_place_with_htmx_updates_the_item_and_the_count(client, settin
     assert response.status_code == 200 and "<html" not in html
     assert f'id="item-{milestone.id}"' in html and "with your action plan" in html
     assert 'id="queue-count"' in html and 'hx-swap-oob="true"' in html and ">1<" in html
+    assert '<div id="bulk-area" hx-swap-oob="true"></div>' in html  # one item left: nothing to do together
     db.session.refresh(milestone)
     assert milestone.status is MilestoneStatus.RETURNED
     assert signoff_requests.last_decision(milestone).action_plan == "Add a second reflection"
