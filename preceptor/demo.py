@@ -167,8 +167,10 @@ class DemoTrust:
         if record.trained_on is not None:  # some protected preceptor time over the last year
             own = random.Random(user.email)  # not the planning sequence: a re-run must plan the same trust
             for n in range(own.randint(1, 5)):
-                db.session.add(ProtectedTime(preceptor=user, occurred_on=self.today - timedelta(days=30 + 60 * n),
-                                             hours=own.choice([1, 1.5, 2, 3]), note="Preceptor time"))
+                days_ago = 30 + 60 * n  # logged on the day, so none is still new enough to remove
+                db.session.add(ProtectedTime(preceptor=user, occurred_on=self.today - timedelta(days=days_ago),
+                                             hours=own.choice([1, 1.5, 2, 3]), note="Preceptor time",
+                                             created_at=utcnow() - timedelta(days=days_ago)))
         return record
 
     # --- the whole trust -------------------------------------------------------------------
