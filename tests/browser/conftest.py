@@ -139,6 +139,7 @@ def new_page(request, browser, live_server):
         consoles.append(console)
         context.on("page", console.watch)  # pages the app opens later (new tabs) too
         page = context.new_page()
+        page.javascript_off = options.get("java_script_enabled") is False  # see assert_accessible
         console.watch(page)
         return page
 
@@ -175,7 +176,12 @@ def assert_accessible(page) -> None:
     """Run axe-core on the page and fail with a readable list of any violations.
 
     axe is injected through page.evaluate, which the page's CSP (no inline script) does not block.
+    In a page with JavaScript off axe.run never settles, so such a page fails at once instead of
+    hanging: check its HTML in a JavaScript tab (as test_preceptor_journey's `axe_as_served` does).
     """
+    if getattr(page, "javascript_off", False):
+        pytest.fail("axe cannot run in a page with JavaScript off: check its HTML in a JavaScript tab instead",
+                    pytrace=False)
     page.evaluate(axe_source())
     violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
     if violations:
