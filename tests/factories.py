@@ -4,10 +4,23 @@ from datetime import date, timedelta
 from itertools import count
 
 import pytest
+from sqlalchemy import select
 
 from preceptor.extensions import db
-from preceptor.models import Allocation, Department, PreceptorProfile, Profession, Role, Site, User
-from preceptor.services import accounts
+from preceptor.models import (
+    Allocation,
+    Department,
+    EntryKind,
+    LogEntry,
+    Milestone,
+    PreceptorProfile,
+    Profession,
+    Role,
+    Site,
+    User,
+)
+from preceptor.services import accounts, signoff_requests
+from preceptor.services.framework import install_default_framework
 from preceptor.services.programmes import start_preceptorship
 
 PASSWORD = "correct-horse-battery"
@@ -53,6 +66,21 @@ class Make:
         db.session.flush()
         return user
 
+    def sign_off_request(self, programme, n: int, title: str, *, what_happened: str = "Scan",
+                         summary: str = "Done it"):
+        """The programme's n-th milestone (by due date) with one reflection attached and sign-off
+        requested; committed, as a preceptee's request would be."""
+        milestone = db.session.scalars(select(Milestone).where(Milestone.preceptorship_id == programme.id)
+                                       .order_by(Milestone.due_date, Milestone.id)).all()[n]
+        entry = LogEntry(preceptorship=programme, author_id=programme.preceptee_id, kind=EntryKind.REFLECTION,
+                         title=title, occurred_on=date.today(), what_happened=what_happened, so_what="Learnt",
+                         now_what="Plan")
+        db.session.add(entry)
+        db.session.flush()
+        signoff_requests.request_sign_off(milestone, programme.preceptee, summary, {entry.id})
+        db.session.commit()
+        return milestone
+
     def programme(self, preceptee: User | None = None, department: Department | None = None,
                   start: date | None = None, preceptor: User | None = None):
         programme = start_preceptorship(preceptee or self.user(Role.PRECEPTEE), department or self.department(),
@@ -66,3 +94,13 @@ class Make:
 @pytest.fixture
 def make(app) -> Make:
     return Make()
+
+
+@pytest.fixture
+def setting(app, make):
+    """With the default framework: a programme 120 days in, and its current preceptor."""
+    install_default_framework()
+    preceptor = make.preceptor()
+    programme = make.programme(start=date.today() - timedelta(days=120), preceptor=preceptor)
+    db.session.commit()
+    return programme, preceptor

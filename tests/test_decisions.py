@@ -13,7 +13,6 @@ from preceptor.models import (
     Allocation,
     AllocationEndReason,
     AuditEvent,
-    EntryKind,
     LogEntry,
     Meeting,
     MeetingType,
@@ -26,17 +25,8 @@ from preceptor.models import (
 )
 from preceptor.services import decisions, signoff_requests
 from preceptor.services.decisions import BulkItem
-from preceptor.services.framework import install_default_framework
 from preceptor.services.signoff_requests import SignOffRefused
-
-
-@pytest.fixture
-def setting(app, make):
-    install_default_framework()
-    preceptor = make.preceptor()
-    programme = make.programme(start=date.today() - timedelta(days=120), preceptor=preceptor)
-    db.session.commit()
-    return programme, preceptor
+from tests.factories import Make
 
 
 def milestones(programme) -> list[Milestone]:
@@ -46,14 +36,7 @@ def milestones(programme) -> list[Milestone]:
 
 def waiting(programme, n: int = 1, title: str = "My reflection") -> Milestone:
     """The n-th milestone with one reflection attached and sign-off requested."""
-    milestone = milestones(programme)[n]
-    entry = LogEntry(preceptorship=programme, author_id=programme.preceptee_id, kind=EntryKind.REFLECTION,
-                     title=title, occurred_on=date.today(), what_happened="Scan", so_what="Learnt", now_what="Plan")
-    db.session.add(entry)
-    db.session.flush()
-    signoff_requests.request_sign_off(milestone, programme.preceptee, "Done it", {entry.id})
-    db.session.commit()
-    return milestone
+    return Make().sign_off_request(programme, n, title)
 
 
 def audit_actions(programme) -> list[str]:

@@ -1,7 +1,7 @@
 """The preceptor's review queue and milestone pages: plain forms, htmx fragments, refusals."""
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +11,6 @@ from preceptor.models import (
     Allocation,
     AllocationEndReason,
     AuditEvent,
-    EntryKind,
     LogEntry,
     Milestone,
     MilestoneStatus,
@@ -20,31 +19,15 @@ from preceptor.models import (
 )
 from preceptor.services import decisions, signoff_requests
 from preceptor.services.framework import install_default_framework
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, Make
 
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def setting(app, make):
-    install_default_framework()
-    preceptor = make.preceptor()
-    programme = make.programme(start=date.today() - timedelta(days=120), preceptor=preceptor)
-    db.session.commit()
-    return programme, preceptor
-
-
 def ask(programme, n: int, title: str = "Reflection on a trauma call") -> Milestone:
-    milestone = db.session.scalars(select(Milestone).where(Milestone.preceptorship_id == programme.id)
-                                   .order_by(Milestone.due_date, Milestone.id)).all()[n]
-    entry = LogEntry(preceptorship=programme, author_id=programme.preceptee_id, kind=EntryKind.REFLECTION,
-                     title=title, occurred_on=date.today(), what_happened="<b>A busy night</b>",
-                     so_what="Learnt", now_what="Plan")
-    db.session.add(entry)
-    db.session.flush()
-    signoff_requests.request_sign_off(milestone, programme.preceptee, "Please sign this", {entry.id})
-    db.session.commit()
-    return milestone
+    """A request whose evidence holds markup, to show it is escaped."""
+    return Make().sign_off_request(programme, n, title, what_happened="<b>A busy night</b>",
+                                   summary="Please sign this")
 
 
 def fields(milestone: Milestone, decision: str, **values) -> dict:

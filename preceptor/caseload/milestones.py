@@ -17,7 +17,7 @@ from ..services.signoff_requests import last_decision
 from ..transactions import commit
 from . import bp, queries
 from .forms import DecisionForm, ReopenForm, posted_number
-from .review import decision_form
+from .review import as_it_is_now, decision_form
 
 
 def milestone_page(milestone: Milestone, *, decision: DecisionForm | None = None, reopen: ReopenForm | None = None,
@@ -25,8 +25,8 @@ def milestone_page(milestone: Milestone, *, decision: DecisionForm | None = None
     """The page for `viewer` ("preceptor" or "lead"); bound forms carry a refused attempt."""
     found = queries.review_queue(current_user.id, [milestone.id]) if viewer == "preceptor" else []
     item = found[0] if found else None
-    if item is not None and decision is None:
-        decision = decision_form(item, "milestone")
+    if item is not None:
+        decision = decision_form(item, "milestone") if decision is None else as_it_is_now(decision, item)
     signed = decisions.signed_request(milestone)
     if reopen is None:
         reopen = ReopenForm(formdata=None)

@@ -24,7 +24,14 @@ from .forms import DecisionForm, posted_number
 
 def decision_form(item: queries.QueueItem, origin: str) -> DecisionForm:
     form = DecisionForm(formdata=None, prefix=f"m{item.milestone.id}")
-    form.version.data, form.seen.data, form.origin.data = item.milestone.version, item.seen, origin
+    form.origin.data = origin
+    return as_it_is_now(form, item)
+
+
+def as_it_is_now(form: DecisionForm, item: queries.QueueItem) -> DecisionForm:
+    """The form carries the item as it is now (version and evidence fingerprint). A refused
+    form shown again keeps what was typed but gets these anew, so trying again can succeed."""
+    form.version.data, form.seen.data = item.milestone.version, item.seen
     return form
 
 
@@ -33,8 +40,8 @@ def _queue_page(bound: DecisionForm | None = None, bound_id: int | None = None, 
     forms = {item.milestone.id: decision_form(item, "queue") for item in items}
     # A refusal for an item no longer in the queue (withdrawn, decided elsewhere) goes on top.
     on_top = list(problems) if bound_id not in forms else []
-    if bound is not None:
-        forms[bound_id] = bound
+    if bound is not None and bound_id in forms:
+        forms[bound_id] = as_it_is_now(bound, next(i for i in items if i.milestone.id == bound_id))
     return render_page("caseload/queue.html", regions=("queue",), items=items, forms=forms, page_problems=on_top,
                        problems={bound_id: list(problems)} if bound_id else {}, notice=notice, today=date.today())
 
@@ -52,22 +59,12 @@ def _item_fragment(milestone: Milestone, origin: str, form: DecisionForm | None 
     line) replaced out of band."""
     found = queries.review_queue(current_user.id, [milestone.id])
     item = found[0] if found else None
-    if item is not None and form is None:
-        form = decision_form(item, origin)
+    if item is not None:
+        form = decision_form(item, origin) if form is None else as_it_is_now(form, item)
     count = queries.queue_count(current_user.id)
     return render_template("caseload/queue_item.html", item=item, milestone=milestone, form=form,
                            problems=list(problems), done=done, oob_count=count, oob_summary=origin == "queue",
                            bulk=origin == "queue" and count > 1, today=date.today())
-
-
-def _refreshed(form: DecisionForm, milestone: Milestone) -> DecisionForm:
-    """After a refusal, the form shown again carries the item as it is now (version and
-    evidence fingerprint), keeping what was typed, so trying again is not refused forever."""
-    db.session.refresh(milestone)
-    found = queries.review_queue(current_user.id, [milestone.id])
-    if found:
-        form.version.data, form.seen.data = milestone.version, found[0].seen
-    return form
 
 
 @bp.post("/milestones/<int:milestone_id>/decision")
@@ -95,7 +92,6 @@ def decide(milestone_id: int):
             flash(done, "success")
             flash(f"decision:{milestone_id}", "clear-draft")
             return redirect(_origin_url(form, milestone))
-    form = _refreshed(form, milestone)
     if htmx and not htmx.boosted:
         return _item_fragment(milestone, _origin(form), form, problems)
     if _origin(form) == "milestone":

@@ -155,7 +155,6 @@ def sign_off_at_meeting(milestone: Milestone, preceptor: User, meeting: Meeting)
                                  summary=f"Completed at the {meeting.meeting_type.label.lower()}.")
         db.session.add(request)
         db.session.flush()
-    milestone.status = MilestoneStatus.WAITING  # what _decide moves on from
     _decide(request, preceptor, RequestStatus.SIGNED_OFF, extra=[record])
     return request
 

@@ -57,14 +57,16 @@ def _about(preceptor_id: int):
             SurveyTemplate.purpose == SurveyPurpose.PRECEPTOR_FEEDBACK)
 
 
+def _response_count(preceptor_id: int) -> int:
+    return db.session.scalar(select(func.count(SurveyResponse.id))
+                             .join(SurveyTemplate, SurveyTemplate.id == SurveyResponse.template_id)
+                             .where(*_about(preceptor_id)))
+
+
 def feedback_summary(preceptor_id: int) -> FeedbackSummary:
     """The preceptor's feedback, suppressed below the minimum: one query, two when shown."""
     minimum = current_app.config["PRECEPTOR_FEEDBACK_MINIMUM"]
-    responses = db.session.scalar(
-        select(func.count(SurveyResponse.id))
-        .join(SurveyTemplate, SurveyTemplate.id == SurveyResponse.template_id)
-        .where(*_about(preceptor_id))
-    )
+    responses = _response_count(preceptor_id)
     if responses < minimum:
         return FeedbackSummary(responses=responses, minimum=minimum, shown=False)
 
@@ -128,9 +130,7 @@ def released_summary(preceptor_id: int) -> Released:
     read off the newest person's answers; releases at least `minimum` apart never isolate one.
     """
     minimum = current_app.config["PRECEPTOR_FEEDBACK_MINIMUM"]
-    responses = db.session.scalar(
-        select(func.count(SurveyResponse.id)).join(SurveyTemplate, SurveyTemplate.id == SurveyResponse.template_id)
-        .where(*_about(preceptor_id)))
+    responses = _response_count(preceptor_id)
     latest = db.session.scalar(select(FeedbackRelease).where(FeedbackRelease.preceptor_id == preceptor_id)
                                .order_by(FeedbackRelease.responses.desc()).limit(1))
     if responses >= (latest.responses if latest else 0) + minimum:
