@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app preceptor
 
-.PHONY: run test setup lint serve clean
+.PHONY: run test setup lint serve clean bench-capacity
 
 run: setup
 	$(FLASK) db upgrade
@@ -42,6 +42,10 @@ lint: setup
 serve: setup
 	$(FLASK) db upgrade
 	$(BIN)/gunicorn --workers 2 --preload --bind 127.0.0.1:8000 wsgi:app
+
+# Times the capacity report and a cohort proposal on a large generated trust; prints figures.
+bench-capacity: setup
+	$(BIN)/python -m preceptor.capacity_bench
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

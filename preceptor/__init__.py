@@ -9,12 +9,23 @@ from pathlib import Path
 
 from flask import Flask
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from werkzeug.routing import IntegerConverter
 
 from . import config, database
 from .extensions import csrf, db, htmx, login_manager, migrate
+from .fields import DATABASE_INT_MAX
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in a URL: an id too big for the database is a page that does not exist
+    (404), not an overflow error."""
+
+    def __init__(self, url_map, **kwargs):
+        kwargs.setdefault("max", DATABASE_INT_MAX)
+        super().__init__(url_map, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -50,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
     security.init_app(app)
+    app.url_map.converters["int"] = DatabaseId
     for blueprint in (main_bp, preceptee_bp, caseload_bp, lead_bp, admin_bp):
         app.register_blueprint(blueprint)
 

@@ -10,7 +10,7 @@ from .models import Role
 ROLE_HOME = {
     Role.PRECEPTEE: "preceptee.home",
     Role.PRECEPTOR: "caseload.home",
-    Role.EDUCATION_LEAD: "lead.home",
+    Role.EDUCATION_LEAD: "lead.capacity",
     Role.ADMIN: "admin.home",
 }
 

@@ -50,6 +50,20 @@ def seed_demo_command() -> None:
     click.echo(f"  password: {demo_password()}")
 
 
+@click.group("surveys")
+def surveys_group() -> None:
+    """Newly-qualified survey waves."""
+
+
+@surveys_group.command("open-due")
+def open_due_command() -> None:
+    """Open every survey wave due today. Idempotent: run it hourly from cron, on any server."""
+    from .services.survey_waves import open_due
+
+    click.echo(f"{open_due()} survey invitations opened.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(surveys_group)

@@ -27,7 +27,13 @@ class Defaults:
     PRECEPTOR_PROTECTED_HOURS = 12
     REFLECTIONS_PER_YEAR = 8
     SURVEY_SUPPRESSION_THRESHOLD = 5
+    SURVEY_BASELINE_DAYS = 14  # the baseline survey is answered in the first 2 weeks
+    SURVEY_WINDOW_DAYS = 28  # how long the 3, 6 and 12-month waves stay open
     PRECEPTOR_FEEDBACK_MINIMUM = 3
+
+    # The largest request accepted: an ESR extract (2 MB at most) with room for the form around
+    # it. Anything bigger is refused before it is read, with the NHS "file is too large" page.
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 
     # Sign-in and sessions.
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  (a hashing method's name, not a password)

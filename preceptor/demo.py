@@ -37,6 +37,7 @@ from .models import (
     Site,
     StatusChange,
     SurveyAnswer,
+    SurveyInvitation,
     SurveyResponse,
     SurveyTemplate,
     TimePoint,
@@ -45,7 +46,7 @@ from .models import (
     request_evidence,
 )
 from .models._columns import utcnow
-from .services import accounts, audit
+from .services import accounts, audit, survey_waves
 from .services.decisions import snapshots
 from .services.framework import install_default_framework
 from .services.learning_needs import install_default_areas
@@ -85,6 +86,7 @@ LAST = ["Ahmed", "Bennett", "Clarke", "Davies", "Evans", "Fletcher", "Gill", "Hu
 STAGES = [
     ("new", 6, (0, 0)),
     ("waiting", 8, (0, 1)),
+    ("starting", 6, (-2, -1)),  # the next intake, not yet allocated: the forecast and cohort allocation
     ("mid-way", 22, (3, 9)),
     ("overdue", 8, (4, 10)),
     ("paused", 2, (3, 6)),
@@ -251,7 +253,7 @@ class DemoTrust:
                 user = self.person(_email(name), name, [Role.PRECEPTEE], hcpc=f"RA{800000 + len(plans)}")
                 department = self.departments[key]
                 preceptor, reason = None, None
-                if stage != "waiting":
+                if stage not in ("waiting", "starting"):
                     preceptor, reason = pick(department, allow_over=stage == "mid-way" and n == count - 1,
                                              current=stage not in ("completed", "left"))
                 plans.append((stage, user, department, months, preceptor, reason))
@@ -259,6 +261,7 @@ class DemoTrust:
         for stage, user, department, months, preceptor, reason in plans:
             self.programme(stage, user, department, months, preceptor, reason)
         self.preceptor_feedback(demo_preceptor, ct)
+        self.surveys(demo_preceptee)
 
         db.session.flush()
         return (
@@ -267,6 +270,21 @@ class DemoTrust:
             f"(in all: {db.session.scalar(select(func.count()).select_from(User))} people, "
             f"{db.session.scalar(select(func.count()).select_from(Preceptorship))} programmes)."
         )
+
+    # --- surveys ------------------------------------------------------------------------
+    def surveys(self, demo_preceptee: User) -> None:
+        """Open the waves due today, and give the demo preceptee an open survey to answer:
+        their 3-month survey, reopened for the demo (their own wave is not due today)."""
+        db.session.flush()
+        survey_waves.add_due(self.today)
+        programme = db.session.scalar(select(Preceptorship).where(Preceptorship.preceptee_id == demo_preceptee.id))
+        template = survey_waves.current_template()
+        exists = db.session.scalar(select(SurveyInvitation.id).where(
+            SurveyInvitation.preceptorship_id == programme.id, SurveyInvitation.time_point == TimePoint.MONTH_3))
+        if template is not None and exists is None:
+            db.session.add(SurveyInvitation(preceptorship_id=programme.id, template_id=template.id,
+                                            time_point=TimePoint.MONTH_3, opens_on=self.today - timedelta(days=2),
+                                            closes_on=self.today + timedelta(days=26)))
 
     # --- one programme at its stage ----------------------------------------------------------
     def programme(self, stage: str, user: User, department: Department, months: int,

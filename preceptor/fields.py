@@ -12,6 +12,25 @@ from wtforms.validators import StopValidation
 DATE_PARTS = ("day", "month", "year")
 
 
+DATABASE_INT_MAX = 2**31 - 1
+
+
+def posted_number(value) -> int:
+    """A number posted back by a form (a version, an id); anything else is -1, which matches
+    nothing, so a tampered field is refused rather than failing. ASCII digits only: "²" is a
+    digit to Python but not a number to int()."""
+    text = str(value or "")
+    if text.isascii() and text.isdigit() and int(text) <= DATABASE_INT_MAX:
+        return int(text)
+    return -1
+
+
+def chosen_id(value) -> int | None:
+    """An id chosen in a form or a query string, or None for blank or anything else."""
+    number = posted_number(value)
+    return None if number < 0 else number
+
+
 def strip(value):
     """A WTForms filter: surrounding spaces are not part of what someone meant to type."""
     return value.strip() if isinstance(value, str) else value

@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
-from .access import active_role
+from .access import active_role, lead_scope
 from .models import Role
 from .security import csp_nonce
 
@@ -24,7 +24,9 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     ],
     Role.PRECEPTOR: [("My preceptees", "caseload.home"), ("Review queue", "caseload.queue"),
                      ("Protected time", "caseload.protected_time"), ("Feedback", "caseload.feedback")],
-    Role.EDUCATION_LEAD: [("Departments", "lead.home")],
+    Role.EDUCATION_LEAD: [("Capacity", "lead.capacity"), ("Waiting", "lead.waiting"),
+                          ("Cohort allocation", "lead.cohort_page"), ("Register", "lead.register_page"),
+                          ("Oversight", "lead.oversight"), ("New starters", "lead.starters")],
     Role.ADMIN: [("Administration", "admin.home")],
 }
 
@@ -51,7 +53,8 @@ def navigation_items() -> list[dict]:
 
 def _badges(role: Role) -> dict[str, tuple[str, int, str]]:
     """Counts beside navigation items, as (element id, count, words for screen readers): for a
-    preceptee, milestones due in 14 days or overdue; for a preceptor, what waits for review."""
+    preceptee, milestones due in 14 days or overdue; for a preceptor, what waits for review; for
+    a lead, who waits for a preceptor."""
     if role is Role.PRECEPTEE:
         from .preceptee.queries import due_soon_count
 
@@ -60,6 +63,10 @@ def _badges(role: Role) -> dict[str, tuple[str, int, str]]:
         from .caseload.queries import queue_count
 
         return {"caseload.queue": ("queue-count", queue_count(current_user.id), "waiting")}
+    if role is Role.EDUCATION_LEAD:
+        from .services.capacity import waiting_count
+
+        return {"lead.waiting": ("waiting-count", waiting_count(lead_scope(), date.today()), "waiting")}
     return {}
 
 
@@ -123,6 +130,11 @@ def hours(value) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def percent(fraction) -> str:
+    """A fraction as a whole percentage, "60%"; a dash when there is nothing to divide by."""
+    return "–" if fraction is None else f"{Decimal(fraction) * 100:.0f}%"
+
+
 def radio_item(choice, selected) -> dict:
     """A WTForms SelectChoice as an NHS.UK radio or checkbox item."""
     return {"value": choice.value, "text": choice.label, "checked": str(choice.value) == str(selected)}
@@ -137,7 +149,8 @@ def local_path(url: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(long_date=long_date, hours=hours, radio_item=radio_item, local_path=local_path,
+    app.jinja_env.filters.update(long_date=long_date, hours=hours, percent=percent, radio_item=radio_item,
+                                 local_path=local_path,
                                  local_datetime=local_datetime, local_date=local_date)
     app.jinja_env.globals.update(
         navigation_items=navigation_items,

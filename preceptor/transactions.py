@@ -3,12 +3,15 @@ and becomes a message for the page, so nothing is ever half-saved."""
 
 from collections.abc import Callable
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .extensions import db
 from .services.decisions import STALE
 from .services.signoff_requests import SignOffRefused
+
+# PostgreSQL's deadlock and serialisation failures: another transaction won; nothing was saved.
+LOST_RACE = ("40P01", "40001")
 
 
 def commit(change: Callable[[], object], problems: list[str], *, stale: str = STALE,
@@ -23,6 +26,12 @@ def commit(change: Callable[[], object], problems: list[str], *, stale: str = ST
         problems.append(str(refusal))
         return False
     except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        problems.append(stale)
+        return False
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) not in LOST_RACE:
+            raise
         db.session.rollback()
         problems.append(stale)
         return False

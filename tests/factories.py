@@ -1,10 +1,11 @@
 """Factories for test data: `make.user(...)`, `make.department(...)`, `make.programme(...)`."""
 
+from contextlib import contextmanager
 from datetime import date, timedelta
 from itertools import count
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from preceptor.extensions import db
 from preceptor.models import (
@@ -55,13 +56,13 @@ class Make:
         return user
 
     def preceptor(self, department: Department | None = None, *, trained: bool = True, years: int = 5,
-                  **kw) -> User:
-        user = self.user(Role.PRECEPTOR)
+                  name: str | None = None, **kw) -> User:
+        user = self.user(Role.PRECEPTOR, name=name)
         today = date.today()
         db.session.add(PreceptorProfile(
             user=user, department=department or self.department(),
-            registered_on=today - timedelta(days=365 * years),
-            trained_on=today - timedelta(days=100) if trained else None, **kw,
+            registered_on=kw.pop("registered_on", today - timedelta(days=365 * years)),
+            trained_on=kw.pop("trained_on", today - timedelta(days=100) if trained else None), **kw,
         ))
         db.session.flush()
         return user
@@ -89,6 +90,21 @@ class Make:
             db.session.add(Allocation(preceptorship=programme, preceptor=preceptor, starts_on=programme.start_date))
         db.session.flush()
         return programme
+
+
+@contextmanager
+def counted_queries():
+    """The SQL statements run inside the block, as a list that fills as they run."""
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
 
 
 @pytest.fixture

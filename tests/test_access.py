@@ -58,6 +58,9 @@ EXPECTED = {
     "preceptee.edit_entry": ("GET", "/preceptee/log/1/edit", owned()),
     "preceptee.autosave": ("POST", "/preceptee/drafts", owned(400)),  # no draft key posted
     "preceptee.discard_draft": ("POST", "/preceptee/drafts/discard", owned(400)),
+    "preceptee.survey": ("GET", "/preceptee/surveys/1", owned()),
+    "preceptee.answer": ("POST", "/preceptee/surveys/1", owned()),
+    "preceptee.answer_step": ("POST", "/preceptee/surveys/1/steps/1", owned()),
     "caseload.home": ("GET", "/preceptor/", only(PRECEPTOR)),
     "caseload.meetings": ("GET", "/preceptor/preceptees/1/meetings", preceptor_owned()),
     "caseload.new_meeting": ("GET", "/preceptor/preceptees/1/meetings/new", preceptor_owned()),
@@ -71,9 +74,27 @@ EXPECTED = {
     "caseload.milestone": ("GET", "/preceptor/milestones/1", preceptor_owned()),
     "caseload.reopen": ("POST", "/preceptor/milestones/1/reopen", preceptor_owned()),
     "caseload.portfolio": ("GET", "/preceptor/preceptees/1", preceptor_owned()),
-    "lead.home": ("GET", "/lead/", only(LEAD)),
     "lead.milestone": ("GET", "/lead/milestones/1", {**only(LEAD), LEAD: 404}),  # nothing in scope
     "lead.reopen": ("POST", "/lead/milestones/1/reopen", {**only(LEAD), LEAD: 404}),
+    "lead.capacity": ("GET", "/lead/", only(LEAD)),
+    "lead.capacity_csv": ("GET", "/lead/capacity.csv", only(LEAD)),
+    "lead.capacity_xlsx": ("GET", "/lead/capacity.xlsx", only(LEAD)),
+    "lead.capacity_department": ("GET", "/lead/capacity/1", {**only(LEAD), LEAD: 404}),
+    "lead.register_page": ("GET", "/lead/register", only(LEAD)),
+    "lead.register_edit": ("GET", "/lead/register/1", {**only(LEAD), LEAD: 404}),
+    "lead.register_save": ("POST", "/lead/register/1", {**only(LEAD), LEAD: 404}),
+    "lead.waiting": ("GET", "/lead/waiting", only(LEAD)),
+    "lead.pairing": ("GET", "/lead/programmes/1/preceptor", {**only(LEAD), LEAD: 404}),
+    "lead.pair": ("POST", "/lead/programmes/1/preceptor", {**only(LEAD), LEAD: 404}),
+    "lead.cohort_page": ("GET", "/lead/cohort", only(LEAD)),
+    "lead.cohort_accept": ("POST", "/lead/cohort", only(LEAD)),  # nothing ticked: the page with an error
+    "lead.oversight": ("GET", "/lead/oversight", only(LEAD)),
+    "lead.oversight_csv": ("GET", "/lead/oversight.csv", only(LEAD)),
+    "lead.oversight_xlsx": ("GET", "/lead/oversight.xlsx", only(LEAD)),
+    "lead.starters": ("GET", "/lead/starters", only(LEAD)),
+    "lead.add_starter": ("POST", "/lead/starters", only(LEAD)),  # empty form: the page with errors
+    "lead.upload_starters": ("POST", "/lead/starters/upload", only(LEAD)),
+    "lead.import_starters": ("POST", "/lead/starters/import", only(LEAD)),
     "admin.home": ("GET", "/admin/", only(ADMIN)),
 }
 

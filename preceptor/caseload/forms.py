@@ -4,19 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from ..fields import strip
+from ..fields import posted_number, strip
 from ..services.decisions import ACTION_PLAN_MAX, COMMENT_MAX, REASON_MAX
-
-DATABASE_INT_MAX = 2**31 - 1
-
-
-def posted_number(value) -> int:
-    """A number posted back by a form (a version, an id); anything else is -1, which matches
-    nothing, so a tampered field is refused rather than failing."""
-    text = str(value or "")
-    if text.isascii() and text.isdigit() and int(text) <= DATABASE_INT_MAX:
-        return int(text)
-    return -1
 
 
 class DecisionForm(FlaskForm):

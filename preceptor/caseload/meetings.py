@@ -30,7 +30,7 @@ from wtforms.validators import ValidationError
 
 from ..access import role_required
 from ..extensions import db
-from ..fields import DATE_PARTS, DateParts, strip
+from ..fields import DATE_PARTS, DateParts, posted_number, strip
 from ..models import Meeting, MeetingType, Preceptorship, Role, User
 from ..rendering import render_page
 from ..services import decisions
@@ -40,7 +40,6 @@ from ..services.meetings import MeetingRefused
 from ..services.signoff_requests import SignOffRefused
 from ..templating import long_date
 from . import bp, queries
-from .forms import posted_number
 
 HELD = [SelectChoice("yes", "Yes, record it"), SelectChoice("no", "No, book it for later")]
 TYPES = [SelectChoice(kind.value, kind.label) for kind in MeetingType]

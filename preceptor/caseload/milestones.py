@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from ..access import role_required
 from ..extensions import db
+from ..fields import posted_number
 from ..models import Milestone, Role
 from ..preceptee.queries import evidence_entries
 from ..rendering import render_page
@@ -16,7 +17,7 @@ from ..services import decisions, history
 from ..services.signoff_requests import last_decision
 from ..transactions import commit
 from . import bp, queries
-from .forms import DecisionForm, ReopenForm, posted_number
+from .forms import DecisionForm, ReopenForm
 from .review import as_it_is_now, decision_form
 
 

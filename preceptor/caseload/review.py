@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from ..access import role_required
 from ..extensions import db, htmx
+from ..fields import posted_number
 from ..models import Milestone, Role
 from ..rendering import render_page
 from ..services import decisions
 from ..services.decisions import BulkItem
 from ..transactions import commit
 from . import bp, queries
-from .forms import DecisionForm, posted_number
+from .forms import DecisionForm
 
 
 def decision_form(item: queries.QueueItem, origin: str) -> DecisionForm:

@@ -1,7 +1,8 @@
-"""The education lead's area: departments in scope, the preceptor register, capacity."""
+"""The education lead's area: departments in scope, the preceptor register, pairing,
+cohort allocation, capacity, oversight and new starters."""
 
 from flask import Blueprint
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
 
-from . import milestones, views  # noqa: E402,F401
+from . import capacity, milestones, oversight, pairing, register, starters  # noqa: E402,F401

@@ -35,6 +35,11 @@ class TimePoint(enum.StrEnum):
     MONTH_12 = "month_12"
     END_FEEDBACK = "end_feedback"
 
+    @property
+    def label(self) -> str:
+        return {"baseline": "Starting survey", "month_3": "3-month survey", "month_6": "6-month survey",
+                "month_12": "End of programme survey", "end_feedback": "Feedback on your preceptor"}[self.value]
+
 
 class SurveyTemplate(db.Model):
     """One version of a survey. A change once answers exist makes a new version."""

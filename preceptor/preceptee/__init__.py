@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("preceptee", __name__, url_prefix="/preceptee")
 
-from . import log, needs, record, timeline, views  # noqa: E402,F401  (routes register on the blueprint)
+from . import log, needs, record, surveys, timeline, views  # noqa: E402,F401  (routes register on the blueprint)

@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..access import role_required
 from ..models import Role
 from ..rendering import render_page
-from ..services import meetings
+from ..services import meetings, survey_answers
 from . import bp, queries
 
 
@@ -33,6 +33,7 @@ def home():
             decisions=queries.recent_decisions(programme.id),
             recent_entries=queries.entries(programme.id, per_page=5)[0],
             next_meeting=next((m for m in meetings.schedule(programme) if not m.held), None),
+            surveys=survey_answers.open_invitations(current_user.id, today),
         )
     return render_page("preceptee/home.html", **context)
 

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from preceptor import create_app
@@ -146,6 +147,15 @@ def new_page(request, browser, live_server):
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def patient_expect():
+    """The machine is small (2 cores): give every expectation more time than the default 5 s.
+    Modules with long journeys use it (`pytest.mark.usefixtures("patient_expect")`)."""
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture

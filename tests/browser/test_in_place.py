@@ -70,6 +70,8 @@ def test_text_typed_when_the_session_ends_comes_back_after_signing_in(page):
     sign_in(page, "preceptee@demo.nhs.uk", demo_password())
     page.goto("/preceptee/development-plan/new")
     page.get_by_label("Goal", exact=True).fill("Run a CT head list on my own")
+    # An autosave in flight would answer with a fresh session cookie after the clear: let it land.
+    page.wait_for_load_state("networkidle")
     page.context.clear_cookies()  # the session ends while the form is open
     page.get_by_role("button", name="Add goal").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")

@@ -31,7 +31,7 @@ from preceptor.demo import demo_password
 
 from .conftest import assert_accessible, axe_source, format_violations
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("patient_expect")]
 
 PRECEPTOR = "preceptor@demo.nhs.uk"
 PRECEPTOR_NAME = "Priya Preceptor"
@@ -42,14 +42,6 @@ COMMENT_LABEL = "Comment for the preceptee (optional)"
 PLAN_LABEL = "Action plan (needed to return it)"
 PLAN_ERROR = "Write an action plan: what the preceptee needs to do before asking again"
 _serial = count(1)
-
-
-@pytest.fixture(autouse=True)
-def patient_expect():
-    """The machine is small (2 cores): give every expectation more time than the default 5 s."""
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def unique(text: str) -> str:

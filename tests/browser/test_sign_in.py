@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 ROLE_HOMES = [
     ("preceptee@demo.nhs.uk", "/preceptee/", "My preceptorship"),
     ("preceptor@demo.nhs.uk", "/preceptor/", "My preceptees"),
-    ("lead@demo.nhs.uk", "/lead/", "Departments"),
+    ("lead@demo.nhs.uk", "/lead/", "Preceptor capacity"),
     ("admin@demo.nhs.uk", "/admin/", "Administration"),
 ]
 
@@ -83,7 +83,7 @@ def test_sign_in_and_out_work_without_javascript(new_page, live_server, email, p
 def test_a_person_with_two_roles_switches_role(page, live_server):
     sign_in(page, "chorley.lead@demo.nhs.uk", demo_password())
     expect(page).to_have_url(url_is(live_server, "/lead/"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Departments")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Preceptor capacity")
 
     page.get_by_role("navigation").get_by_role("link", name="Switch role").click()
     expect(page).to_have_url(url_is(live_server, "/switch-role"))
