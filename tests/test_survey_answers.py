@@ -5,11 +5,12 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from preceptor.extensions import db
-from preceptor.models import Role, SurveyAnswer, SurveyInvitation, SurveyResponse
+from preceptor.models import Allocation, Role, SurveyAnswer, SurveyInvitation, SurveyResponse, TimePoint
 from preceptor.services import survey_answers as service
+from preceptor.services.programmes import add_months
 from preceptor.services.survey_answers import SurveyRefused
 from preceptor.services.survey_library import install_default_surveys
 from preceptor.services.survey_waves import open_due
@@ -141,3 +142,27 @@ def test_other_people_cannot_open_or_answer_it(client, invited, make):
     page = f"/preceptee/surveys/{invited[2].id}"
     assert client.get(page).status_code == 404
     assert client.submit(page, {"action": "send"}, token_from="/preceptee/").status_code == 404
+
+
+def test_end_of_programme_feedback_is_about_the_last_preceptor_and_nobody_else(make):
+    install_default_surveys()
+    first, last = make.preceptor(name="First"), make.preceptor(name="Last")
+    sam = make.user(Role.PRECEPTEE)
+    programme = make.programme(preceptee=sam, start=add_months(TODAY, -12), preceptor=first)
+    db.session.execute(update(Allocation).values(ends_on=TODAY - timedelta(days=100)))
+    db.session.add(Allocation(preceptorship=programme, preceptor=last, starts_on=TODAY - timedelta(days=100)))
+    db.session.commit()
+    open_due(TODAY)
+    feedback = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.time_point == TimePoint.END_FEEDBACK))
+    survey = service.survey_for(sam.id, feedback.id)
+    service.save(survey, answers_for(survey), TODAY)
+    service.submit(survey, TODAY)
+    db.session.commit()
+    newly_qualified = db.session.scalar(
+        select(SurveyInvitation).where(SurveyInvitation.time_point == TimePoint.MONTH_12))
+    survey = service.survey_for(sam.id, newly_qualified.id)
+    service.save(survey, answers_for(survey), TODAY)
+    service.submit(survey, TODAY)
+    db.session.commit()
+    about = dict(db.session.execute(select(SurveyResponse.time_point, SurveyResponse.about_preceptor_id)).all())
+    assert about == {TimePoint.END_FEEDBACK: last.id, TimePoint.MONTH_12: None}

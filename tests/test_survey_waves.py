@@ -11,7 +11,7 @@ from preceptor.extensions import db
 from preceptor.models import SurveyInvitation, TimePoint
 from preceptor.services.programmes import add_months, extend, pause, resume, start_preceptorship
 from preceptor.services.survey_library import install_default_surveys
-from preceptor.services.survey_waves import open_due, waves
+from preceptor.services.survey_waves import current_template, open_due, waves
 
 START = date(2026, 1, 5)
 
@@ -126,3 +126,17 @@ def test_open_due_from_two_servers_at_once_adds_each_invitation_once(app, make, 
     assert errors == []
     assert sum(added) == 10
     assert db.session.scalar(select(func.count()).select_from(SurveyInvitation)) == 10
+
+
+def test_feedback_on_the_preceptor_opens_with_the_end_wave_only_where_there_was_one(make):
+    install_default_surveys()
+    today = date.today()
+    ending = make.programme(start=add_months(today, -12), preceptor=make.preceptor())
+    unallocated = make.programme(start=add_months(today, -12))
+    db.session.commit()
+    assert open_due(today) == 3
+    assert invitations() == sorted([(ending.id, TimePoint.MONTH_12), (ending.id, TimePoint.END_FEEDBACK),
+                                    (unallocated.id, TimePoint.MONTH_12)])
+    feedback = db.session.scalar(select(SurveyInvitation).where(SurveyInvitation.time_point == TimePoint.END_FEEDBACK))
+    assert feedback.template_id == current_template("preceptor-feedback").id
+    assert feedback.opens_on == ending.planned_end_date

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import (
+    Allocation,
     Preceptorship,
     QuestionType,
     SurveyAnswer,
@@ -21,6 +22,7 @@ from ..models import (
     SurveyQuestion,
     SurveyResponse,
     SurveyTemplate,
+    TimePoint,
 )
 from . import audit
 from .survey_library import AGREEMENT_SCALE
@@ -134,6 +136,14 @@ def missing_message(question: SurveyQuestion) -> str:
     return "Write an answer" if question.qtype is QuestionType.FREE_TEXT else "Choose an answer"
 
 
+def last_preceptor(programme_id: int, today: date) -> int | None:
+    """Whom end-of-programme feedback is about: the latest preceptor to have started."""
+    return db.session.scalar(
+        sa.select(Allocation.preceptor_id).where(Allocation.preceptorship_id == programme_id,
+                                                 Allocation.starts_on <= today)
+        .order_by(Allocation.starts_on.desc(), Allocation.id.desc()).limit(1))
+
+
 def submit(survey: Survey, today: date) -> None:
     """Send the saved answers as an anonymous response. Refused if any required answer is
     missing or the survey has closed, or if it was already sent (two tabs)."""
@@ -153,7 +163,9 @@ def submit(survey: Survey, today: date) -> None:
     programme = db.session.get(Preceptorship, invitation.preceptorship_id)
     response = SurveyResponse(id=secrets.token_hex(16), template_id=survey.template.id,
                               time_point=invitation.time_point, department_id=programme.department_id,
-                              cohort=programme.start_date.strftime("%Y-%m"))
+                              cohort=programme.start_date.strftime("%Y-%m"),
+                              about_preceptor_id=last_preceptor(programme.id, today)
+                              if invitation.time_point is TimePoint.END_FEEDBACK else None)
     db.session.add(response)
     db.session.flush()  # the response before its answers (no relationship orders them)
     for question in survey.questions():

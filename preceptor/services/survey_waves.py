@@ -6,7 +6,8 @@ programme time: days paused push the later waves back, as they push milestones. 
 wave is the end of the programme, so it follows the planned end, which pauses and extensions
 move; a 6-month programme has no separate 6-month wave (its end wave is that). A wave opens on
 its date and closes after a window: `SURVEY_BASELINE_DAYS` for the baseline (2 weeks),
-`SURVEY_WINDOW_DAYS` for the others.
+`SURVEY_WINDOW_DAYS` for the others. At the end of a programme that had a preceptor, the
+feedback-on-your-preceptor form opens beside the end wave.
 
 Opening is idempotent and safe from several servers at once: an invitation is unique per
 programme and time point, and rows are inserted with ON CONFLICT DO NOTHING, so a second run,
@@ -23,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import (
+    Allocation,
     Preceptorship,
     ProgrammeStatus,
     StatusChange,
@@ -31,7 +33,7 @@ from ..models import (
     TimePoint,
 )
 from .programmes import add_months
-from .survey_library import NEWLY_QUALIFIED
+from .survey_library import NEWLY_QUALIFIED, PRECEPTOR_FEEDBACK
 
 MONTHS = ((TimePoint.BASELINE, 0), (TimePoint.MONTH_3, 3), (TimePoint.MONTH_6, 6))
 # Programmes whose waves open: a paused programme's later waves wait for it to resume.
@@ -92,17 +94,25 @@ def waves(programme: Preceptorship, changes: list[StatusChange] | None = None) -
     return found
 
 
-def current_template() -> SurveyTemplate | None:
-    return db.session.scalar(sa.select(SurveyTemplate).where(SurveyTemplate.key == NEWLY_QUALIFIED.key,
+def feedback_wave(programme: Preceptorship, changes: list[StatusChange] | None = None) -> Wave:
+    """The end-of-programme feedback on the preceptor: with the end wave, same window."""
+    end = next(wave for wave in waves(programme, changes) if wave.time_point is TimePoint.MONTH_12)
+    return Wave(TimePoint.END_FEEDBACK, end.opens_on, end.closes_on)
+
+
+def current_template(key: str = NEWLY_QUALIFIED.key) -> SurveyTemplate | None:
+    """The version of a survey new invitations get."""
+    return db.session.scalar(sa.select(SurveyTemplate).where(SurveyTemplate.key == key,
                                                               SurveyTemplate.current.is_(True)))
 
 
 def due_invitations(today: date) -> list[dict]:
     """Rows for the invitations that should be open today and do not exist yet: a wave whose
-    window has already closed is never opened late. Two queries, whatever the trust's size."""
-    template = current_template()
+    window has already closed is never opened late. Five queries, whatever the trust's size."""
+    template, feedback = current_template(), current_template(PRECEPTOR_FEEDBACK.key)
     if template is None:
         return []
+    precepted = set(db.session.scalars(sa.select(Allocation.preceptorship_id).distinct()))
     programmes = db.session.scalars(
         sa.select(Preceptorship).options(selectinload(Preceptorship.status_changes))
         .where(Preceptorship.status.in_(OPENING), Preceptorship.start_date <= today)).all()
@@ -112,9 +122,12 @@ def due_invitations(today: date) -> list[dict]:
         .where(Preceptorship.status.in_(OPENING), Preceptorship.start_date <= today)).all())
     rows = []
     for programme in programmes:
-        for wave in waves(programme):
+        due = [(wave, template) for wave in waves(programme)]
+        if feedback is not None and programme.id in precepted:
+            due.append((feedback_wave(programme), feedback))
+        for wave, asked in due:
             if wave.opens_on <= today < wave.closes_on and (programme.id, wave.time_point) not in existing:
-                rows.append({"preceptorship_id": programme.id, "template_id": template.id,
+                rows.append({"preceptorship_id": programme.id, "template_id": asked.id,
                              "time_point": wave.time_point, "opens_on": wave.opens_on, "closes_on": wave.closes_on})
     return rows
 
