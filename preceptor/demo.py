@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, insert, select
 
+from . import demo_surveys
 from .extensions import db
 from .models import (
     Allocation,
@@ -83,6 +84,9 @@ LAST = ["Ahmed", "Bennett", "Clarke", "Davies", "Evans", "Fletcher", "Gill", "Hu
         "Underwood", "Walsh", "Young", "Ashworth", "Brennan", "Cartwright", "Dixon", "Hartley", "Moss"]
 
 # Preceptee stages: (stage, how many, months since start).
+# Earlier September intakes: (years ago, starters).
+PAST_INTAKES = ((2, 15), (3, 13))
+
 STAGES = [
     ("new", 6, (0, 0)),
     ("waiting", 8, (0, 1)),
@@ -260,6 +264,7 @@ class DemoTrust:
 
         for stage, user, department, months, preceptor, reason in plans:
             self.programme(stage, user, department, months, preceptor, reason)
+        self.past_intakes(keys, used_names, pick)
         self.preceptor_feedback(demo_preceptor, ct)
         self.surveys(demo_preceptee)
 
@@ -271,24 +276,44 @@ class DemoTrust:
             f"{db.session.scalar(select(func.count()).select_from(Preceptorship))} programmes)."
         )
 
+    def past_intakes(self, keys: list, used_names: set[str], pick) -> None:
+        """Two earlier September intakes, finished or left, for survey history and retention
+        at 12 and 24 months. Most went to three departments, so some groups are big enough
+        to report and others are suppressed."""
+        own = random.Random("past-intakes")  # not the planning sequence: a re-run must plan the same trust
+        for years_ago, starters in PAST_INTAKES:
+            months = years_ago * 12 + self.today.month - 9
+            for n in range(starters):
+                name = _name(own, used_names)
+                user = self.person(_email(name), name, [Role.PRECEPTEE], hcpc=f"RA{900000 + 100 * years_ago + n}")
+                department = self.departments[keys[own.choice([0, 0, 0, 1, 1, 2, 3, 4])]]
+                preceptor, _ = pick(department, allow_over=False, current=False)
+                left_after = own.choice([5, 9, 16, 20]) if n % 5 == 4 else None
+                self.programme("left" if left_after else "completed", user, department, months, preceptor, None,
+                               left_after=left_after)
+
     # --- surveys ------------------------------------------------------------------------
     def surveys(self, demo_preceptee: User) -> None:
-        """Open the waves due today, and give the demo preceptee an open survey to answer:
-        their 3-month survey, reopened for the demo (their own wave is not due today)."""
+        """Open the waves due today, add the trust's survey history, and give the demo
+        preceptee an open survey to answer: their starting survey, reopened for the demo
+        (their own baseline closed months ago)."""
         db.session.flush()
         survey_waves.add_due(self.today)
         programme = db.session.scalar(select(Preceptorship).where(Preceptorship.preceptee_id == demo_preceptee.id))
+        demo_surveys.survey_history(self.today, skip=((programme.id, TimePoint.BASELINE),))
         template = survey_waves.current_template()
         exists = db.session.scalar(select(SurveyInvitation.id).where(
-            SurveyInvitation.preceptorship_id == programme.id, SurveyInvitation.time_point == TimePoint.MONTH_3))
+            SurveyInvitation.preceptorship_id == programme.id, SurveyInvitation.time_point == TimePoint.BASELINE))
         if template is not None and exists is None:
             db.session.add(SurveyInvitation(preceptorship_id=programme.id, template_id=template.id,
-                                            time_point=TimePoint.MONTH_3, opens_on=self.today - timedelta(days=2),
-                                            closes_on=self.today + timedelta(days=26)))
+                                            time_point=TimePoint.BASELINE, opens_on=self.today - timedelta(days=2),
+                                            closes_on=self.today + timedelta(days=12)))
 
     # --- one programme at its stage ----------------------------------------------------------
     def programme(self, stage: str, user: User, department: Department, months: int,
-                  preceptor: User | None, over_cap_reason: str | None) -> None:
+                  preceptor: User | None, over_cap_reason: str | None, left_after: int | None = None) -> None:
+        """A programme started `months` ago at its stage; a leaver leaves `left_after` months
+        in when given, otherwise about now."""
         if db.session.scalar(select(Preceptorship.id).where(Preceptorship.preceptee_id == user.id)):
             return
         rng, today = self.rng, self.today
@@ -299,7 +324,7 @@ class DemoTrust:
             db.session.add(Allocation(preceptorship=programme, preceptor=preceptor, starts_on=start,
                                       over_cap_reason=over_cap_reason))
         if stage == "left":
-            ended = min(today, add_months(start, months) + timedelta(days=10))
+            ended = min(today, add_months(start, left_after or months) + timedelta(days=10))
             self._status(programme, ProgrammeStatus.LEFT, ended, "Moved to another trust nearer family")
             programme.ended_on, programme.end_reason = ended, "Relocation"
             for allocation in programme.allocations:

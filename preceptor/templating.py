@@ -26,7 +26,8 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
                      ("Protected time", "caseload.protected_time"), ("Feedback", "caseload.feedback")],
     Role.EDUCATION_LEAD: [("Capacity", "lead.capacity"), ("Waiting", "lead.waiting"),
                           ("Cohort allocation", "lead.cohort_page"), ("Register", "lead.register_page"),
-                          ("Oversight", "lead.oversight"), ("New starters", "lead.starters")],
+                          ("Oversight", "lead.oversight"), ("New starters", "lead.starters"),
+                          ("Surveys", "lead.surveys")],
     Role.ADMIN: [("Administration", "admin.home")],
 }
 
