@@ -1,5 +1,5 @@
-"""The demo preceptee answers their open survey in Chromium: one step at a time with htmx, and as
-one long form without JavaScript; axe-core on each page. The module's tests share one database,
+"""The demo preceptee answers their open starting (baseline) survey in Chromium: one step at a
+time with htmx, and as one long form without JavaScript; axe-core on each page. The module's tests share one database,
 so each reads what is open before acting."""
 
 import re
@@ -32,7 +32,7 @@ def agree_to_everything(scope) -> None:
 def test_answering_without_javascript_as_one_long_form(new_page):
     page = new_page(java_script_enabled=False)
     sign_in(page)
-    page.get_by_role("link", name=re.compile(r"(Answer|Finish) the 3-month survey")).click()
+    page.get_by_role("link", name=re.compile(r"(Answer|Finish) the starting survey")).click()
     expect(page.get_by_role("button", name="Send my answers")).to_be_visible()
     assert page.locator("fieldset").count() >= 7  # every question on one page
     page.get_by_role("button", name="Send my answers").click()
@@ -40,13 +40,13 @@ def test_answering_without_javascript_as_one_long_form(new_page):
     page.locator("fieldset").first.get_by_label("Disagree", exact=True).check()
     page.get_by_role("button", name="Save and come back later").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Your answers are saved")
-    expect(page.get_by_role("link", name="Finish the 3-month survey")).to_be_visible()
+    expect(page.get_by_role("link", name="Finish the starting survey")).to_be_visible()
 
 
 def test_answering_one_step_at_a_time(page):
     sign_in(page)
     assert_accessible(page)
-    page.get_by_role("link", name=re.compile(r"(Answer|Finish) the 3-month survey")).click()
+    page.get_by_role("link", name=re.compile(r"(Answer|Finish) the starting survey")).click()
     expect(page.get_by_text("Step 1 of 2")).to_be_visible()
     assert_accessible(page)
     # Answers missing: the errors show in the step, which stays.
@@ -61,4 +61,4 @@ def test_answering_one_step_at_a_time(page):
     page.get_by_label(re.compile("What has helped you most")).fill("Protected time every week")
     page.get_by_role("button", name="Send my answers").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("your answers have been sent")
-    expect(page.get_by_role("link", name=re.compile("3-month survey"))).to_have_count(0)
+    expect(page.get_by_role("link", name=re.compile("starting survey"))).to_have_count(0)
