@@ -14,9 +14,12 @@ from preceptor.models import (
     Preceptorship,
     ProgrammeStatus,
     Role,
+    TimePoint,
     User,
 )
 from preceptor.services.accounts import authenticate
+from preceptor.services.survey_answers import open_invitations
+from preceptor.services.survey_reports import survey_report
 
 
 def row_counts() -> dict[str, int]:
@@ -81,3 +84,23 @@ def test_demo_accounts_sign_in_with_the_printed_password(runner, app):
     preceptee = db.session.scalar(select(User).where(User.email == "preceptee@demo.nhs.uk"))
     programme = db.session.scalar(select(Preceptorship).where(Preceptorship.preceptee_id == preceptee.id))
     assert programme.current_allocation.preceptor.email == "preceptor@demo.nhs.uk"
+
+
+def test_demo_has_survey_history_with_groups_shown_and_suppressed(runner):
+    """Done when: the demo lead sees response rates, results and retention by department and
+    cohort with suppression applied; the demo preceptee has the starting survey open."""
+    runner.invoke(args=["seed-demo"])
+    today = date.today()
+    by_department = survey_report(None, today)
+    assert all(rate.invited and rate.answered for rate in by_department.rates)
+    confidence = by_department.questions[0]
+    hidden = [group for group, cell in confidence.rows if cell.hidden]
+    shown = [group for group, cell in confidence.rows if not cell.hidden and cell.n >= 5]
+    assert hidden and shown and not confidence.total.hidden
+    assert by_department.free_text and not by_department.free_text_hidden
+    assert by_department.retention[-1].at[24].started > 0
+    assert any(row.at[12].hidden for row in by_department.retention)
+    by_cohort = survey_report(None, today, breakdown="cohort", time_point=TimePoint.MONTH_12)
+    assert len(by_cohort.retention) >= 3 and by_cohort.questions[0].change is not None
+    sam = db.session.scalar(select(User).where(User.email == "preceptee@demo.nhs.uk"))
+    assert [i.time_point for i in open_invitations(sam.id, today)] == [TimePoint.BASELINE]
