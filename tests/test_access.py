@@ -95,7 +95,13 @@ EXPECTED = {
     "lead.add_starter": ("POST", "/lead/starters", only(LEAD)),  # empty form: the page with errors
     "lead.upload_starters": ("POST", "/lead/starters/upload", only(LEAD)),
     "lead.import_starters": ("POST", "/lead/starters/import", only(LEAD)),
+    "lead.surveys": ("GET", "/lead/surveys", only(LEAD)),
+    "lead.surveys_csv": ("GET", "/lead/surveys.csv", only(LEAD)),
+    "lead.surveys_xlsx": ("GET", "/lead/surveys.xlsx", only(LEAD)),
     "admin.home": ("GET", "/admin/", only(ADMIN)),
+    "admin.survey_templates": ("GET", "/admin/surveys", only(LEAD, ADMIN)),
+    "admin.survey_template_new": ("GET", "/admin/surveys/new", only(LEAD, ADMIN)),
+    "admin.survey_template_edit": ("GET", "/admin/surveys/1", {**only(LEAD, ADMIN), LEAD: 404, ADMIN: 404}),  # none yet
 }
 
 
