@@ -42,6 +42,7 @@ def surveys():
     query = {key: value for key, value in request.args.items() if key in CHOICES and value}
     return render_page("lead/surveys.html", regions=("survey_report",), report=report, chosen=chosen,
                        charts=_charts(report), breakdowns=BREAKDOWNS, cohort_spans=COHORT_SPANS, waves=WAVES,
+                       wave_options=[(wave.value, wave.label) for wave in WAVES],
                        csv_url=url_for("lead.surveys_csv", **query), xlsx_url=url_for("lead.surveys_xlsx", **query))
 
 
