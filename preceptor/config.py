@@ -37,6 +37,8 @@ class Defaults:
 
     # Sign-in and sessions.
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  (a hashing method's name, not a password)
+    PASSWORD_MIN_LENGTH = 12
+    ACCOUNT_LINK_DAYS = 7  # how long an invitation or a reset link works
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # set True when served over HTTPS

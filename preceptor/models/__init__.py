@@ -19,7 +19,7 @@ from .milestones import (
     request_evidence,
 )
 from .organisation import Department, Profession, Site
-from .people import MAIN_ROLE_ORDER, Role, User, UserRole, lead_department
+from .people import MAIN_ROLE_ORDER, AccountLink, LinkPurpose, Role, User, UserRole, lead_department
 from .programmes import (
     RUNNING_STATUSES,
     Allocation,
