@@ -1,4 +1,5 @@
-"""Command-line tools: `flask --app preceptor create-user` and `seed-demo`."""
+"""Command-line tools: `flask --app preceptor create-user`, `seed-demo`, `surveys open-due` and
+`backup`."""
 
 import click
 from flask import Flask
@@ -63,7 +64,21 @@ def open_due_command() -> None:
     click.echo(f"{open_due()} survey invitations opened.")
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True))
+def backup_command(path: str) -> None:
+    """Copy the SQLite database to PATH while the portal runs (on PostgreSQL, use pg_dump)."""
+    from .backup import BackupRefused, backup
+
+    try:
+        written, size = backup(path)
+    except BackupRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"Backed up to {written} ({size:,} bytes).")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(surveys_group)
+    app.cli.add_command(backup_command)
