@@ -1,7 +1,7 @@
-"""Pages that belong to no single role: the front door, the health check."""
+"""Pages that belong to no single role: the front door, the health check, your own data."""
 
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from . import views  # noqa: E402,F401
+from . import own_data, views  # noqa: E402,F401
