@@ -27,4 +27,4 @@ def load_user(token: str) -> User | None:
     return user
 
 
-from . import views  # noqa: E402,F401  (routes register on the blueprint)
+from . import passwords, views  # noqa: E402,F401  (routes register on the blueprint)

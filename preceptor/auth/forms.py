@@ -26,7 +26,7 @@ class SignInForm(FlaskForm):
         "Password",
         validators=[
             DataRequired("Enter your password"),
-            Length(max=200, message="Password must be 200 characters or fewer"),
+            Length(max=256, message="Password must be 256 characters or fewer"),
         ],
     )
     next = HiddenField()

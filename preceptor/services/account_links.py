@@ -22,7 +22,8 @@ class LinkRefused(ValueError):
     """The link cannot be used; the message is for the person who followed it."""
 
 
-def _hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What is stored for a token: its SHA-256, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -32,7 +33,7 @@ def issue(user: User, purpose: LinkPurpose, created_by: User | None = None) -> s
     now = utcnow()
     _end_unused(user, now)
     token = secrets.token_urlsafe(32)
-    db.session.add(AccountLink(user_id=user.id, token_hash=_hash(token), purpose=purpose,
+    db.session.add(AccountLink(user_id=user.id, token_hash=token_hash(token), purpose=purpose,
                                expires_at=now + timedelta(days=current_app.config["ACCOUNT_LINK_DAYS"]),
                                created_by_id=created_by.id if created_by else None))
     if purpose is LinkPurpose.RESET:
@@ -48,7 +49,7 @@ def link_url(token: str) -> str:
 
 def find(token: str) -> AccountLink:
     """The usable link for `token`, or LinkRefused saying why not."""
-    link = db.session.scalar(sa.select(AccountLink).where(AccountLink.token_hash == _hash(token or "")))
+    link = db.session.scalar(sa.select(AccountLink).where(AccountLink.token_hash == token_hash(token or "")))
     if link is None:
         raise LinkRefused("This link is not valid. Check it was copied in full, or ask an administrator "
                           "for a new one")
