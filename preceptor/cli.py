@@ -19,6 +19,7 @@ def create_user_command(email: str, name: str, roles: tuple[str, ...], hcpc: str
     """Create a person who can sign in."""
     from .models.people import HCPC_NUMBER
     from .services import accounts, audit
+    from .services.passwords import password_problem
 
     hcpc = hcpc.strip().upper() if hcpc else None
     if hcpc and not HCPC_NUMBER.match(hcpc):
@@ -27,8 +28,8 @@ def create_user_command(email: str, name: str, roles: tuple[str, ...], hcpc: str
         raise click.ClickException("give an email address (up to 254 characters) and a name (up to 120)")
     if accounts.email_taken(email):
         raise click.ClickException(f"a user with the email {User.normalise_email(email)} already exists")
-    if len(password) < 12:
-        raise click.ClickException("the password must be at least 12 characters")
+    if problem := password_problem(password):
+        raise click.ClickException(problem)
     user = accounts.create_user(email, name, [Role(r) for r in roles], password=password, hcpc_number=hcpc)
     audit.record("user.create", user, details={"roles": sorted(roles), "via": "cli"})
     db.session.commit()
