@@ -28,7 +28,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
                           ("Cohort allocation", "lead.cohort_page"), ("Register", "lead.register_page"),
                           ("Oversight", "lead.oversight"), ("New starters", "lead.starters"),
                           ("Surveys", "lead.surveys")],
-    Role.ADMIN: [("Administration", "admin.home"), ("Surveys", "admin.survey_templates")],
+    Role.ADMIN: [("Administration", "admin.home"), ("People", "admin.people"), ("Surveys", "admin.survey_templates")],
 }
 
 

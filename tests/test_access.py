@@ -36,10 +36,15 @@ EXPECTED = {
     "main.healthz": ("GET", "/healthz", {who: 200 for who in (ANON, *SIGNED_IN)}),
     "main.index": ("GET", "/", {who: 302 for who in (ANON, *SIGNED_IN)}),
     "main.no_role": ("GET", "/no-role", only(*SIGNED_IN)),
+    "main.your_data": ("GET", "/your-data", only(*SIGNED_IN)),
+    "main.your_data_json": ("GET", "/your-data.json", only(*SIGNED_IN)),
     "auth.sign_in": ("GET", "/sign-in", {ANON: 200, **{who: 302 for who in SIGNED_IN}}),
     "auth.sign_out": ("POST", "/sign-out", {who: 302 for who in (ANON, *SIGNED_IN)}),
     "auth.switch_role": ("GET", "/switch-role", only(*SIGNED_IN)),
     "auth.details": ("GET", "/your-details", only(*SIGNED_IN)),
+    "auth.change_password": ("GET", "/your-details/password", only(*SIGNED_IN)),
+    # Public: anyone may follow a link; this token was never issued.
+    "auth.set_password": ("GET", "/account/not-an-issued-token", {who: 404 for who in (ANON, *SIGNED_IN)}),
     "preceptee.home": ("GET", "/preceptee/", only(PRECEPTEE)),
     "preceptee.timeline": ("GET", "/preceptee/timeline", only(PRECEPTEE)),
     "preceptee.meetings_page": ("GET", "/preceptee/meetings", only(PRECEPTEE)),
@@ -102,6 +107,9 @@ EXPECTED = {
     "admin.survey_templates": ("GET", "/admin/surveys", only(LEAD, ADMIN)),
     "admin.survey_template_new": ("GET", "/admin/surveys/new", only(LEAD, ADMIN)),
     "admin.survey_template_edit": ("GET", "/admin/surveys/1", {**only(LEAD, ADMIN), LEAD: 404, ADMIN: 404}),  # none yet
+    "admin.people": ("GET", "/admin/people", only(ADMIN)),
+    "admin.person_new": ("GET", "/admin/people/new", only(ADMIN)),
+    "admin.person": ("GET", "/admin/people/1", only(ADMIN)),  # the signed-in person, the only one there is
 }
 
 

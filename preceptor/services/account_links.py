@@ -31,7 +31,7 @@ def issue(user: User, purpose: LinkPurpose, created_by: User | None = None) -> s
     """A new link for `user`; returns the token (shown once, never stored). A reset also
     stops the old password working and signs the person out everywhere."""
     now = utcnow()
-    _end_unused(user, now)
+    end_unused(user, now)
     token = secrets.token_urlsafe(32)
     db.session.add(AccountLink(user_id=user.id, token_hash=token_hash(token), purpose=purpose,
                                expires_at=now + timedelta(days=current_app.config["ACCOUNT_LINK_DAYS"]),
@@ -80,6 +80,8 @@ def use(token: str, password: str) -> User:
     return user
 
 
-def _end_unused(user: User, now) -> None:
+def end_unused(user: User, now=None) -> None:
+    """Spend every link of `user` not yet used, so none of them works any more."""
+    now = now or utcnow()
     db.session.execute(sa.update(AccountLink).where(AccountLink.user_id == user.id, AccountLink.used_at.is_(None))
                        .values(used_at=now).execution_options(synchronize_session=False))
