@@ -8,6 +8,7 @@ is skipped with the reason shown.
 
 import shutil
 import threading
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -42,14 +43,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def live_server(databases):
-    """The demo trust on a fresh database, served on 127.0.0.1 at a free port; yields the base URL."""
-    app = create_app(config_for(databases.fresh()))
-    with app.app_context():
-        seed_demo()
-        db.session.commit()
-        db.session.remove()
+@contextmanager
+def serving(app):
+    """`app` served on 127.0.0.1 at a free port in a thread; yields the base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -59,6 +55,20 @@ def live_server(databases):
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def live_server(databases):
+    """The demo trust on a fresh database, served on 127.0.0.1 at a free port; yields the base URL."""
+    app = create_app(config_for(databases.fresh()))
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+        db.session.remove()
+    try:
+        with serving(app) as url:
+            yield url
+    finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -8,12 +8,10 @@ The shared `live_server` serves an app the test cannot reach, so this module ser
 """
 
 import re
-import threading
 from itertools import count
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from preceptor import create_app
 from preceptor.extensions import db
@@ -21,7 +19,7 @@ from preceptor.models import LinkPurpose, Role
 from preceptor.services import account_links, accounts
 from tests.conftest import config_for
 
-from .conftest import CONSOLES, assert_accessible
+from .conftest import CONSOLES, assert_accessible, serving
 from .test_sign_in import sign_in, url_is
 
 pytestmark = pytest.mark.browser
@@ -41,16 +39,9 @@ def live_app(databases):
 
 @pytest.fixture(scope="module")
 def live_server(live_app):
-    """This module's own server (overrides the shared fixture, which `page` uses)."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+    """This module's own server, on an empty trust (overrides the shared fixture, which `page` uses)."""
+    with serving(live_app) as url:
+        yield url
 
 
 @pytest.fixture
