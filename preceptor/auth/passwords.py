@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from ..extensions import db
 from ..models import AccountLink, LinkPurpose, User
+from ..models._columns import utcnow
 from ..rendering import render_page
 from ..services import account_links, accounts, audit
 from ..services.account_links import LinkRefused
@@ -117,6 +118,7 @@ def set_password(token: str):
         except LinkRefused as refused:  # another tab spent the link a moment ago
             db.session.rollback()
             return _refused(token, refused)
+        user.last_sign_in_at = utcnow()
         audit.record("user.sign_in", user, actor_id=user.id, details={"via": link.purpose.value})
         db.session.commit()
         logout_user()  # whoever was signed in in this browser before
