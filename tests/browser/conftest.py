@@ -202,6 +202,10 @@ def assert_accessible(page) -> None:
     if getattr(page, "javascript_off", False):
         pytest.fail("axe cannot run in a page with JavaScript off: check its HTML in a JavaScript tab instead",
                     pytrace=False)
+    # A click that navigates returns before the new document is built: axe must not run on a page
+    # still loading (it would find no <main> and no <h1>).
+    page.wait_for_load_state("load")
+    page.locator("main").first.wait_for(state="attached")
     page.evaluate(axe_source())
     violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
     if violations:
