@@ -109,17 +109,13 @@ def report_tables(report: SurveyReport) -> list[Table]:
             figures += [people, "", ""] if at.hidden else [at.started, at.stayed, _rounded(at.rate, 3)]
         stay = row.intends_to_stay
         retention.rows.append([row.group.label, *figures,
-                               notice if stay.hidden else _rounded(_agree(stay), 3)])
+                               notice if stay.hidden else _rounded(stay.agree, 3)])
     free = Table(f"Free text, {report.time_point.label}"[:31], ["Question", "Answer"])
     if report.free_text_hidden:
         free.rows.append(["", notice])
     for text, answers in report.free_text:
         free.rows += [[text, answer] for answer in answers]
     return [rates, results, by_wave, change, retention, free]
-
-
-def _agree(cell: Cell) -> float | None:
-    return (cell.counts.get(4, 0) + cell.counts.get(5, 0)) / cell.n if cell.n else None
 
 
 def _cell_row(cell: Cell, values: list[int | None], notice: str) -> list:

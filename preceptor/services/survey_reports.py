@@ -8,7 +8,8 @@ than `SURVEY_SUPPRESSION_THRESHOLD` responses (default 5) shows no figures, and 
 any group that would let one be worked out from the total by subtraction. Each table is one
 time point split one way (department or cohort) under one total: the same split always gets
 the same suppression, whichever page or export shows it. Answers are grouped by question
-`code`, so every version of the survey counts together.
+`code`, so every version of the survey the waves send counts together (other surveys the trust
+has built are not part of this report).
 
 Each part is one set-based query, whatever the size of the trust.
 """
@@ -29,7 +30,6 @@ from ..models import (
     Site,
     SurveyAnswer,
     SurveyInvitation,
-    SurveyPurpose,
     SurveyQuestion,
     SurveyResponse,
     SurveyTemplate,
@@ -39,7 +39,7 @@ from ..sql import months_after
 from .programmes import add_months
 from .scope import in_scope
 from .suppression import suppress
-from .survey_library import AGREEMENT_SCALE
+from .survey_library import AGREEMENT_SCALE, NEWLY_QUALIFIED
 
 WAVES = (TimePoint.BASELINE, TimePoint.MONTH_3, TimePoint.MONTH_6, TimePoint.MONTH_12)
 BREAKDOWNS = {"department": "Department", "cohort": "Cohort"}
@@ -76,6 +76,11 @@ class Cell:
     def share(self, value: int) -> float | None:
         return self.counts.get(value, 0) / self.n if self.n else None
 
+    @property
+    def agree(self) -> float | None:
+        """The share who agree or strongly agree (4 or 5 on the agreement scale)."""
+        return (self.counts.get(4, 0) + self.counts.get(5, 0)) / self.n if self.n else None
+
 
 @dataclass
 class QuestionResult:
@@ -89,11 +94,8 @@ class QuestionResult:
 
     @property
     def change(self) -> float | None:
-        """Mean at 12 months minus the mean at baseline, when both are shown."""
-        first, last = self.by_wave[TimePoint.BASELINE], self.by_wave[TimePoint.MONTH_12]
-        if first.hidden or last.hidden or first.mean is None or last.mean is None:
-            return None
-        return last.mean - first.mean
+        """Mean at 12 months minus the mean at baseline for the whole scope, when both are shown."""
+        return ChangeRow(ALL, self.by_wave[TimePoint.BASELINE], self.by_wave[TimePoint.MONTH_12]).change
 
 
 @dataclass
@@ -104,6 +106,7 @@ class ChangeRow:
 
     @property
     def change(self) -> float | None:
+        """Mean at 12 months minus the mean at baseline, when both are shown."""
         if self.baseline.hidden or self.month_12.hidden or not self.baseline.n or not self.month_12.n:
             return None
         return self.month_12.mean - self.baseline.mean
@@ -225,6 +228,11 @@ def _cohort_column(column, cohort_span: str):
     return sa.func.substr(column, 1, 4) if cohort_span == "year" else column
 
 
+def _cohort_label(year, month=None) -> str:
+    """A cohort as responses store it: "2025", or "2025-09" by month (SQL gives numbers)."""
+    return f"{int(year):04d}" if month is None else f"{int(year):04d}-{int(month):02d}"
+
+
 def _answer_counts(scope, breakdown: str, cohort_span: str) -> dict[tuple[str, TimePoint], dict[str, dict[int, int]]]:
     """(question code, wave) → group → value → count, for every scaled answer in scope."""
     group = (sa.cast(SurveyResponse.department_id, sa.String) if breakdown == "department"
@@ -234,7 +242,7 @@ def _answer_counts(scope, breakdown: str, cohort_span: str) -> dict[tuple[str, T
         .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
         .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
         .join(SurveyTemplate, SurveyTemplate.id == SurveyResponse.template_id)
-        .where(SurveyTemplate.purpose == SurveyPurpose.NEWLY_QUALIFIED, SurveyAnswer.value_int.is_not(None),
+        .where(SurveyTemplate.key == NEWLY_QUALIFIED.key, SurveyAnswer.value_int.is_not(None),
                in_scope(SurveyResponse.department_id, scope))
         .group_by(SurveyQuestion.code, SurveyResponse.time_point, group, SurveyAnswer.value_int))
     counts: dict = defaultdict(lambda: defaultdict(dict))
@@ -248,7 +256,7 @@ def _questions() -> dict[str, tuple[str, QuestionType]]:
     rows = db.session.execute(
         sa.select(SurveyQuestion.code, SurveyQuestion.text, SurveyQuestion.qtype)
         .join(SurveyTemplate, SurveyTemplate.id == SurveyQuestion.template_id)
-        .where(SurveyTemplate.purpose == SurveyPurpose.NEWLY_QUALIFIED)
+        .where(SurveyTemplate.key == NEWLY_QUALIFIED.key)
         .order_by(SurveyTemplate.current.desc(), SurveyTemplate.version.desc(), SurveyQuestion.position))
     found: dict[str, tuple[str, QuestionType]] = {}
     for code, text, qtype in rows:
@@ -264,7 +272,7 @@ def _free_text(scope, time_point: TimePoint, questions: dict) -> list[tuple[str,
         .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
         .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
         .join(SurveyTemplate, SurveyTemplate.id == SurveyResponse.template_id)
-        .where(SurveyTemplate.purpose == SurveyPurpose.NEWLY_QUALIFIED, SurveyQuestion.qtype == QuestionType.FREE_TEXT,
+        .where(SurveyTemplate.key == NEWLY_QUALIFIED.key, SurveyQuestion.qtype == QuestionType.FREE_TEXT,
                SurveyResponse.time_point == time_point, SurveyAnswer.value_text.is_not(None),
                in_scope(SurveyResponse.department_id, scope))
         .order_by(SurveyAnswer.value_text))
@@ -315,8 +323,7 @@ def _retention(scope, today: date, breakdown: str, cohort_span: str, minimum: in
     by_group: dict[str, dict[int, Retention]] = {}
     for row in rows:
         key_parts, figures = row[:len(keys)], row[len(keys):]
-        key = key_parts[0] if breakdown == "department" else "-".join(
-            f"{int(part):0{4 if n == 0 else 2}d}" for n, part in enumerate(key_parts))
+        key = key_parts[0] if breakdown == "department" else _cohort_label(*key_parts)
         at = by_group.setdefault(key, {months: Retention() for months in RETENTION_MONTHS})
         for n, months in enumerate(RETENTION_MONTHS):
             at[months].started += figures[2 * n]

@@ -112,7 +112,10 @@ def due_invitations(today: date) -> list[dict]:
     template, feedback = current_template(), current_template(PRECEPTOR_FEEDBACK.key)
     if template is None:
         return []
-    precepted = set(db.session.scalars(sa.select(Allocation.preceptorship_id).distinct()))
+    precepted = set(db.session.scalars(
+        sa.select(Allocation.preceptorship_id).distinct()
+        .join(Preceptorship, Preceptorship.id == Allocation.preceptorship_id)
+        .where(Preceptorship.status.in_(OPENING), Preceptorship.start_date <= today)))
     programmes = db.session.scalars(
         sa.select(Preceptorship).options(selectinload(Preceptorship.status_changes))
         .where(Preceptorship.status.in_(OPENING), Preceptorship.start_date <= today)).all()
