@@ -6,13 +6,14 @@ one active administrator always remains, and who may do any of it."""
 import hashlib
 import json
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from preceptor.extensions import db
-from preceptor.models import AccountLink, Allocation, AuditEvent, LinkPurpose, Role, User
+from preceptor.models import AccountLink, Allocation, AuditEvent, LinkPurpose, Role, User, UserRole
 from preceptor.models._columns import utcnow
 from preceptor.services import account_links
 from preceptor.services import people as service
@@ -413,3 +414,37 @@ def test_deactivating_ends_an_unused_invitation(make):
     db.session.commit()
     with pytest.raises(account_links.LinkRefused, match="already been used"):
         account_links.find(token)
+
+
+def test_two_admins_removing_each_other_at_once_leave_one(app, make, databases):
+    if databases.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time; row locks are PostgreSQL's question")
+    first, second = make.user(Role.ADMIN), make.user(Role.ADMIN)
+    db.session.commit()
+    pairs = [(first.id, second.id), (second.id, first.id)]
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(actor_id: int, target_id: int):
+        with app.app_context():
+            try:
+                actor, target = db.session.get(User, actor_id), db.session.get(User, target_id)
+                barrier.wait()
+                service.change_access(target, [Role.PRECEPTOR], [], False, actor)
+                db.session.commit()
+                outcomes.append("demoted")
+            except service.PeopleRefused:
+                db.session.rollback()
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=demote, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["demoted", "refused"]
+    admins = db.session.scalar(select(func.count()).select_from(UserRole).where(UserRole.role == Role.ADMIN))
+    assert admins == 1

@@ -101,7 +101,7 @@ def survey_template_new():
     created: list[SurveyTemplate] = []
     refused: list[str] = []
     if not commit(lambda: created.append(service.create(name, purpose, drafts, current_user)), refused,
-                  stale=service.LOST_RACE, refusals=(service.TemplateRefused,)):
+                  stale=service.LOST_RACE):
         return _form(template=None, name=name, rows=rows, message=refused[0],
                      purpose=request.form.get("purpose", ""), status_code=409)
     flash(f"“{created[0].name}” is saved as version 1.", "success")

@@ -13,17 +13,16 @@ import re
 from flask import flash, redirect, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from werkzeug.security import check_password_hash
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from ..extensions import db
-from ..models import AccountLink, LinkPurpose, User
+from ..models import LinkPurpose, User
 from ..models._columns import utcnow
 from ..rendering import render_page
 from ..services import account_links, accounts, audit
-from ..services.account_links import LinkRefused
+from ..services.account_links import LinkRefused, LinkUnknown
 from ..services.passwords import password_problem
 from . import bp
 from .views import home_url
@@ -66,7 +65,7 @@ class ChangePasswordForm(NewPasswordForm):
 
     def validate_password(self, field):
         super().validate_password(field)
-        if self.user.password_hash and check_password_hash(self.user.password_hash, field.data):
+        if field.data == self.current_password.data:  # the current one was checked: no second hash
             raise ValidationError("Your new password must be different from your current password")
 
 
@@ -96,12 +95,10 @@ def _secret_page(response):
     return response
 
 
-def _refused(token: str, refused: LinkRefused):
+def _refused(refused: LinkRefused):
     """404 for a token that was never issued; 410 for a link that was but can no longer be used."""
-    issued = db.session.scalar(select(AccountLink.id).where(
-        AccountLink.token_hash == account_links.token_hash(token)))
     return _secret_page(render_page("auth/link_refused.html", message=str(refused),
-                                    status_code=404 if issued is None else 410))
+                                    status_code=404 if isinstance(refused, LinkUnknown) else 410))
 
 
 @bp.route("/account/<string(maxlength=100):token>", methods=["GET", "POST"])
@@ -110,14 +107,14 @@ def set_password(token: str):
     try:
         link = account_links.find(token)
     except LinkRefused as refused:
-        return _refused(token, refused)
+        return _refused(refused)
     form = NewPasswordForm(link.user)
     if form.validate_on_submit():
         try:
             user = account_links.use(token, form.password.data)
         except LinkRefused as refused:  # another tab spent the link a moment ago
             db.session.rollback()
-            return _refused(token, refused)
+            return _refused(refused)
         user.last_sign_in_at = utcnow()
         audit.record("user.sign_in", user, actor_id=user.id, details={"via": link.purpose.value})
         db.session.commit()

@@ -22,6 +22,10 @@ class LinkRefused(ValueError):
     """The link cannot be used; the message is for the person who followed it."""
 
 
+class LinkUnknown(LinkRefused):
+    """No link was ever issued with this token (as against one used, expired or ended)."""
+
+
 def token_hash(token: str) -> str:
     """What is stored for a token: its SHA-256, never the token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -51,7 +55,7 @@ def find(token: str) -> AccountLink:
     """The usable link for `token`, or LinkRefused saying why not."""
     link = db.session.scalar(sa.select(AccountLink).where(AccountLink.token_hash == token_hash(token or "")))
     if link is None:
-        raise LinkRefused("This link is not valid. Check it was copied in full, or ask an administrator "
+        raise LinkUnknown("This link is not valid. Check it was copied in full, or ask an administrator "
                           "for a new one")
     if link.used_at is not None:
         raise LinkRefused("This link has already been used. Sign in with your password, or ask an "

@@ -195,14 +195,16 @@ def _access(user: User) -> dict:
 
 
 def _keep_an_admin(user: User) -> None:
-    """Refuse if `user` is the only active administrator. The other admins' rows are locked
-    (PostgreSQL) so two admins cannot each remove the other at the same moment."""
+    """Refuse if `user` is the only active administrator. Every active admin's row is locked
+    (PostgreSQL), this one's included and in id order: two admins removing each other at the
+    same moment then take turns. The count is a second statement, so on PostgreSQL (read
+    committed) it sees what the first of them committed while the second waited."""
     if not (user.is_active and Role.ADMIN in user.roles):
         return
-    others = db.session.scalars(
-        sa.select(User.id).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.ADMIN, User.id != user.id, User.active.is_(True), User.erased_at.is_(None))
-        .with_for_update(of=User)).all()
+    active_admins = (sa.select(User.id).join(UserRole, UserRole.user_id == User.id)
+                     .where(UserRole.role == Role.ADMIN, User.active.is_(True), User.erased_at.is_(None)))
+    db.session.execute(active_admins.order_by(User.id).with_for_update(of=User)).all()
+    others = db.session.scalars(active_admins.where(User.id != user.id)).all()
     if not others:
         raise PeopleRefused(LAST_ADMIN, "roles")
 
@@ -224,7 +226,6 @@ def create_person(email: str, name: str, roles: Iterable[str | Role], department
     departments, trust_wide = _lead_scope(chosen, department_ids, trust_wide)
     user = accounts.create_user(email, name, [r for r in Role if r in chosen], hcpc_number=hcpc or None)
     user.trust_wide, user.lead_departments = trust_wide, departments
-    db.session.flush()
     audit.record("person.create", user, actor_id=created_by.id,
                  details={"before": None, "after": {**_access(user), "active": True}})
     return user, account_links.issue(user, LinkPurpose.INVITE, created_by)

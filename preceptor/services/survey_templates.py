@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..fields import posted_number
 from ..models import (
     QuestionType,
     SurveyInvitation,
@@ -57,7 +58,6 @@ STALE = ("This survey was changed by someone else since you opened it: version {
 LOST_RACE = "This survey was changed by someone else while you were saving. Your changes have not been saved."
 
 _ROW = re.compile(r"q-(\d{1,3})-(?:text|code|help|qtype|step|options|required|remove)")
-_CODE = re.compile(r"[a-z0-9_]{1,60}")
 
 
 class TemplateRefused(ValueError):
@@ -210,7 +210,7 @@ def _question_problems(row: PostedQuestion, qtype: QuestionType | None, options:
         problems[row.field("help")] = f"Help text must be {HELP_MAX} characters or fewer"
     if qtype is None:
         problems[row.field("qtype")] = "Choose the type of answer"
-    if not (row.step.isascii() and row.step.isdigit() and 1 <= int(row.step) <= STEP_MAX):
+    if not 1 <= posted_number(row.step) <= STEP_MAX:
         problems[row.field("step")] = f"Step must be a whole number from 1 to {STEP_MAX}"
     folded = [option.casefold() for option in options]
     repeated = next((option for option, key in zip(options, folded, strict=True) if folded.count(key) > 1), None)
@@ -394,7 +394,6 @@ def create(name: str, purpose: SurveyPurpose, drafts: list[QuestionDraft], user:
     template = SurveyTemplate(key=key, version=1, current=True, name=name, purpose=purpose, created_by_id=user.id,
                               questions=[_question(draft, position) for position, draft in enumerate(drafts)])
     db.session.add(template)
-    db.session.flush()
     audit.record("survey_template.create", template, actor_id=user.id,
                  details={"key": key, "to_version": 1, "questions": len(drafts)})
     return template
