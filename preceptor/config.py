@@ -39,6 +39,9 @@ class Defaults:
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105  (a hashing method's name, not a password)
     PASSWORD_MIN_LENGTH = 12
     ACCOUNT_LINK_DAYS = 7  # how long an invitation or a reset link works
+    # How long a departed person's details are kept after deactivation before an admin may
+    # erase them (NHS records guidance for staff training records: keep, then anonymise).
+    ERASURE_RETENTION_DAYS = 365 * 6
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False  # set True when served over HTTPS

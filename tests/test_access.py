@@ -110,6 +110,11 @@ EXPECTED = {
     "admin.people": ("GET", "/admin/people", only(ADMIN)),
     "admin.person_new": ("GET", "/admin/people/new", only(ADMIN)),
     "admin.person": ("GET", "/admin/people/1", only(ADMIN)),  # the signed-in person, the only one there is
+    # -- people import and details
+    # -- departments and sites
+    # -- milestone framework
+    # -- audit log and erasure
+    # -- programme administration
 }
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import people, survey_templates, views  # noqa: E402,F401
+from . import audit_log, departments, erasure, framework, people, survey_templates, views  # noqa: E402,F401

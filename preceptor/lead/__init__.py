@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
 
-from . import capacity, milestones, oversight, pairing, register, starters, surveys  # noqa: E402,F401
+from . import capacity, milestones, oversight, pairing, programmes, register, starters, surveys  # noqa: E402,F401

@@ -53,6 +53,8 @@ class User(UserMixin, db.Model):
     auth_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # When they were last deactivated: the retention period before erasure runs from here.
+    deactivated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     erased_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     role_rows: Mapped[list["UserRole"]] = relationship(

@@ -30,6 +30,7 @@ from ..models import (
     UserRole,
     lead_department,
 )
+from ..models._columns import utcnow
 from . import account_links, accounts, audit
 from .scope import open_departments
 
@@ -264,6 +265,7 @@ def deactivate(user: User, by: User) -> bool:
         return False
     _keep_an_admin(user)
     user.active = False
+    user.deactivated_at = utcnow()
     user.auth_version += 1  # every session of theirs stops matching
     account_links.end_unused(user)  # an old invitation must not work again after reactivation
     audit.record("person.deactivate", user, actor_id=by.id,
@@ -277,6 +279,7 @@ def reactivate(user: User, by: User) -> bool:
     if user.active:
         return False
     user.active = True
+    user.deactivated_at = None
     audit.record("person.reactivate", user, actor_id=by.id,
                  details={"before": {"active": False}, "after": {"active": True}})
     return True
