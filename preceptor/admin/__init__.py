@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import audit_log, departments, erasure, framework, people, survey_templates, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    audit_log,
+    departments,
+    erasure,
+    framework,
+    people,
+    people_import,
+    person_details,
+    survey_templates,
+    views,
+)

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 from ..access import role_required
 from ..extensions import db
 from ..fields import chosen_id, posted_number, strip
-from ..models import Department, LinkPurpose, Role, User
+from ..models import Department, LinkPurpose, PreceptorProfile, Role, User
 from ..models.people import HCPC_NUMBER
 from ..rendering import render_page
 from ..services import account_links
@@ -49,8 +49,8 @@ def _scope_field():
     return SelectMultipleField("Departments they lead", validate_choice=False)
 
 
-class PersonForm(FlaskForm):
-    """A new person. Formats are checked here; duplicates, roles and scope by the service."""
+class DetailsForm(FlaskForm):
+    """A person's name, email and HCPC number. Formats are checked here; duplicates by the service."""
 
     name = StringField("Full name", filters=[strip], validators=[
         DataRequired("Enter their full name"), Length(max=120, message="Full name must be 120 characters or fewer")])
@@ -59,13 +59,18 @@ class PersonForm(FlaskForm):
         Length(max=254, message="Email address must be 254 characters or fewer"),
         Email("Enter an email address in the correct format, like name@nhs.net")])
     hcpc_number = StringField("HCPC registration number (optional)", filters=[_hcpc], validators=[Optional()])
-    roles = _roles_field()
-    lead_scope = _scope_field()
 
     def validate_hcpc_number(self, field):
         if field.data and not HCPC_NUMBER.match(field.data):
             raise ValidationError("Enter an HCPC registration number for a radiographer: RA followed by numbers, "
                                   "like RA123456")
+
+
+class PersonForm(DetailsForm):
+    """A new person: their details, roles and lead scope (roles and scope checked by the service)."""
+
+    roles = _roles_field()
+    lead_scope = _scope_field()
 
 
 class AccessForm(FlaskForm):
@@ -82,7 +87,7 @@ def _scope(form) -> tuple[list[int], bool]:
     return [posted_number(v) for v in values if v != TRUST], TRUST in values
 
 
-def _refuse(form, refused: PeopleRefused, problems: list[str]) -> None:
+def refuse(form, refused: PeopleRefused, problems: list[str]) -> None:
     field = getattr(form, refused.field or "", None)
     if field is not None:
         field.errors = [*field.errors, str(refused)]
@@ -148,7 +153,7 @@ def person_new():
             db.session.commit()
         except PeopleRefused as refused:
             db.session.rollback()
-            _refuse(form, refused, problems)
+            refuse(form, refused, problems)
         except IntegrityError:  # the unique email or HCPC index: someone else got there first
             db.session.rollback()
             form.email.errors = [*form.email.errors, RACE]
@@ -163,6 +168,7 @@ def _person_page(user: User, form: AccessForm, *, problems: list[str] | None = N
     return render_page("admin/person.html", person=user, form=form, problems=problems or [], confirm=confirm,
                        items=_items(service.department_choices(user)), link=service.open_link(user),
                        events=service.recent_events(user), myself=user.id == current_user.id,
+                       profile=db.session.get(PreceptorProfile, user.id),
                        status_code=status_code)
 
 
@@ -209,7 +215,7 @@ def person(user_id: int):
     except PeopleRefused as refused:
         db.session.rollback()
         if action == "access":
-            _refuse(form, refused, problems)
+            refuse(form, refused, problems)
         else:
             problems.append(str(refused))
         return _person_page(user, form, problems=problems, status_code=400)

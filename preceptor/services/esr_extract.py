@@ -1,33 +1,16 @@
-"""Reading the Electronic Staff Record (ESR) extract: decoding an uploaded CSV file, finding
-its columns by heading, and reading its lines into rows of values as typed; and carrying the
-decoded text to the confirm step in a hidden form field.
+"""Reading the Electronic Staff Record (ESR) extract: its columns, and its lines read into
+starter rows (the reading itself is `csv_upload`'s, shared with the people import).
 
-Only the file's shape is checked here (encoding, headings, size, CSV syntax). The values in
-each row are checked by `starters.check_values`, with the rules in `starter_values`.
+Only the file's shape is checked here. The values in each row are checked by
+`starters.check_values`, with the rules in `starter_values`.
 """
 
-import base64
-import binascii
-import csv
-import io
-import zlib
-from dataclasses import dataclass
+from .csv_upload import MAX_BYTES, MAX_ROWS, Column, pack, unpack
+from .csv_upload import decode as decode_any
+from .csv_upload import read_rows as read_any
+from .starter_values import StarterRow
 
-from .starter_values import StarterRow, _words
-
-# A September intake for a whole trust is a few hundred rows; these limits leave room for
-# that many times over while keeping a preview page and one transaction a sensible size.
-MAX_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 5_000
-SAVE_AS_UTF8 = 'In Excel choose File, Save As, "CSV UTF-8 (Comma delimited) (*.csv)", then upload that file.'
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    heading: str
-    required: bool
-
+__all__ = ["COLUMNS", "HEADINGS", "MAX_BYTES", "MAX_ROWS", "decode", "pack", "read_rows", "unpack"]
 
 # The ESR extract's columns, in the order the sample file uses. Headings match ignoring case
 # and spacing; other columns in the extract are ignored. README.md documents each one.
@@ -46,92 +29,10 @@ HEADINGS = {column.key: column.heading for column in COLUMNS}
 
 
 def decode(data: bytes) -> tuple[str | None, str | None]:
-    """The file's text (a UTF-8 byte order mark dropped) or why it cannot be read."""
-    if not data.strip():
-        return None, "The file is empty. Choose the CSV file exported from ESR."
-    if len(data) > MAX_BYTES:
-        return None, (f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB. "
-                      "Split it into smaller files and upload each one.")
-    if data.startswith(b"PK\x03\x04"):
-        return None, "This is an Excel workbook, not a CSV file. " + SAVE_AS_UTF8
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, "The file is saved as UTF-16 (Unicode text), which the portal cannot read. " + SAVE_AS_UTF8
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        return None, ("The file is not saved as UTF-8, so some characters (such as accents or £) cannot be "
-                      f"read; the first one is on line {line}. " + SAVE_AS_UTF8)
-    if "\x00" in text:
-        return None, "The file is not a text file. " + SAVE_AS_UTF8
-    return text, None
-
-
-def _header(cells: list[str]) -> tuple[dict[str, int], list[str]]:
-    """Column key to position, and problems with the heading line."""
-    by_words = {_words(column.heading): column.key for column in COLUMNS}
-    positions: dict[str, int] = {}
-    problems: list[str] = []
-    for position, cell in enumerate(cells):
-        key = by_words.get(_words(cell.replace("\ufeff", "")))
-        if key is None:
-            continue  # ESR extracts carry many other columns
-        if key in positions:
-            problems.append(f"The column {HEADINGS[key]} appears more than once.")
-        positions.setdefault(key, position)
-    missing = [column.heading for column in COLUMNS if column.required and column.key not in positions]
-    if missing:
-        problems.append(f"The file is missing the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
-                        "The first line must hold the column headings.")
-        if len(cells) == 1 and (";" in cells[0] or "\t" in cells[0]):
-            problems.append("The values seem to be separated by semicolons or tabs, not commas. " + SAVE_AS_UTF8)
-    return positions, problems
+    """The extract's text, or why it cannot be read."""
+    return decode_any(data, "Choose the CSV file exported from ESR.")
 
 
 def read_rows(text: str) -> tuple[list[StarterRow], list[str]]:
-    """The file's data rows, with their line numbers and values by column key (blank lines
-    skipped), or the file's problems. Values are not checked here."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None or not any(cell.strip() for cell in header):
-            return [], ["The file is empty. The first line must hold the column headings."]
-        positions, problems = _header(header)
-        if problems:
-            return [], problems
-        rows: list[StarterRow] = []
-        line = reader.line_num
-        for cells in reader:
-            first_line, line = line + 1, reader.line_num  # a quoted value may span lines
-            if not any(cell.strip() for cell in cells):
-                continue  # spreadsheets add empty rows at the end
-            if len(rows) == MAX_ROWS:
-                return [], [f"The file has more than {MAX_ROWS:,} starters. Split it into smaller files."]
-            values = {key: (cells[i].strip() if i < len(cells) else "") for key, i in positions.items()}
-            rows.append(StarterRow(line=first_line, values=values))
-    except csv.Error as error:
-        return [], [f"The file is not a readable CSV file (line {reader.line_num}: {error}). " + SAVE_AS_UTF8]
-    if not rows:
-        return [], ["The file has column headings but no starters."]
-    return rows, []
-
-
-# --- carrying the file to the confirm step ---------------------------------------------------
-
-def pack(text: str) -> str:
-    """The text for a hidden form field: compressed (a 2 MB file is a few hundred KB) and in
-    base64, so the browser posts back exactly these bytes (no newline conversion)."""
-    return base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii")
-
-
-def unpack(packed: str) -> str | None:
-    """The text `pack` made, or None for anything else (tampered, truncated, or too large
-    once decompressed: the limit is enforced before the whole thing is inflated)."""
-    try:
-        inflater = zlib.decompressobj()
-        data = inflater.decompress(base64.b64decode(packed or "", validate=True), MAX_BYTES + 1)
-        if len(data) > MAX_BYTES or inflater.unconsumed_tail or not inflater.eof:
-            return None
-        return data.decode("utf-8")
-    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError):
-        return None
+    """The extract's starters with their line numbers and values as typed, or its problems."""
+    return read_any(text, COLUMNS, lambda line, values: StarterRow(line=line, values=values), "starters")

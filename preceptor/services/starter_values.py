@@ -9,13 +9,15 @@ database.
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 
 from ..models import Department, TransitionType, User
 from ..models.people import HCPC_NUMBER
+from .csv_upload import CheckedRow
+from .csv_upload import words as _words
 
 NAME_MAX = 120
 EMAIL_MAX = 254
@@ -24,20 +26,10 @@ EARLIEST_START = timedelta(days=365)
 LATEST_START = timedelta(days=2 * 365)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Why a row cannot be imported; `column` is the key of the value at fault."""
-
-    column: str
-    message: str
-
-
 @dataclass
-class StarterRow:
+class StarterRow(CheckedRow):
     """One starter as read from a file line (or the hand-entry form) with what is wrong with it."""
 
-    line: int
-    values: dict[str, str]  # as typed, by column key: shown back in the preview
     name: str = ""
     email: str = ""
     hcpc_number: str | None = None
@@ -45,29 +37,13 @@ class StarterRow:
     start_date: date | None = None
     transition: TransitionType = TransitionType.NEWLY_QUALIFIED
     months: int = 12
-    problems: list[Problem] = field(default_factory=list)
     already_imported: bool = False
     existing_user: User | None = None  # the same person's account, reused on import
 
-    def refuse(self, column: str, message: str) -> None:
-        self.problems.append(Problem(column, message))
 
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def problems_for(self, column: str) -> list[str]:
-        return [p.message for p in self.problems if p.column == column]
-
-
-def _words(text: str) -> str:
-    """Case and spacing do not matter when matching names, headings and choices."""
-    return " ".join(text.split()).casefold()
-
-
-def name_problem(name: str) -> str | None:
+def name_problem(name: str, who: str = "starter") -> str | None:
     if not name:
-        return "Enter the starter's full name"
+        return f"Enter the {who}'s full name"
     if len(name) > NAME_MAX:
         return f"Full name must be {NAME_MAX} characters or fewer"
     if any(unicodedata.category(character) == "Cc" for character in name):
@@ -75,9 +51,9 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def email_problem(email: str) -> str | None:
+def email_problem(email: str, who: str = "starter") -> str | None:
     if not email:
-        return "Enter the starter's email address"
+        return f"Enter the {who}'s email address"
     if len(email) > EMAIL_MAX:
         return f"Email must be {EMAIL_MAX} characters or fewer"
     try:

@@ -109,6 +109,26 @@ class Departments:
     def in_scope(self, department: Department) -> bool:
         return self.scope is None or department.id in self.scope
 
+    def find(self, row, site: str, name: str) -> Department | None:
+        """The open, in-scope department called `name` at `site`, or None with the reason
+        noted on `row` against the site or department column."""
+        department = self.by_name.get((_words(site), _words(name)))
+        if not site:
+            row.refuse("site", "Enter the site")
+        elif not name:
+            row.refuse("department", "Enter the department")
+        elif _words(site) not in self.sites:
+            row.refuse("site", f"There is no site called {site!r} in the portal")
+        elif department is None:
+            row.refuse("department", f"There is no department called {name!r} at {site}")
+        elif department.archived_at is not None:
+            row.refuse("department", f"{department.full_name} has closed")
+        elif not self.in_scope(department):
+            row.refuse("department", f"{department.full_name} is not one of your departments")
+        else:
+            return department
+        return None
+
 
 def check_values(row: StarterRow, departments: Departments, today: date) -> StarterRow:
     """Turn the row's typed values into a starter, noting each value that is wrong."""
@@ -123,22 +143,7 @@ def check_values(row: StarterRow, departments: Departments, today: date) -> Star
     if problem := hcpc_problem(row.hcpc_number or ""):
         row.refuse("hcpc_number", problem)
 
-    site, name = values.get("site", ""), values.get("department", "")
-    department = departments.by_name.get((_words(site), _words(name)))
-    if not site:
-        row.refuse("site", "Enter the site")
-    elif not name:
-        row.refuse("department", "Enter the department")
-    elif _words(site) not in departments.sites:
-        row.refuse("site", f"There is no site called {site!r} in the portal")
-    elif department is None:
-        row.refuse("department", f"There is no department called {name!r} at {site}")
-    elif department.archived_at is not None:
-        row.refuse("department", f"{department.full_name} has closed")
-    elif not departments.in_scope(department):
-        row.refuse("department", f"{department.full_name} is not one of your departments")
-    else:
-        row.department = department
+    row.department = departments.find(row, values.get("site", ""), values.get("department", ""))
 
     typed = values.get("start_date", "")
     row.start_date = parse_date(typed)
