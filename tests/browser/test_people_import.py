@@ -31,7 +31,7 @@ def test_an_admin_imports_people_and_gets_their_links(page, live_server, tmp_pat
     page.wait_for_load_state("load")
     assert_accessible(page)
 
-    page.get_by_label("Upload a CSV file of people").set_input_files(
+    page.locator("input[type=file]").set_input_files(
         people_file(tmp_path, *good, f"Bad Row,bad.{stamp}@test.nhs.uk,Surgeon,,,,,"))
     page.get_by_role("button", name="Upload and check").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check the people to import")
@@ -41,7 +41,7 @@ def test_an_admin_imports_people_and_gets_their_links(page, live_server, tmp_pat
     page.wait_for_load_state("load")
     assert_accessible(page)
 
-    page.get_by_label("Upload a CSV file of people").set_input_files(people_file(tmp_path, *good))
+    page.locator("input[type=file]").set_input_files(people_file(tmp_path, *good))
     page.get_by_role("button", name="Upload and check").click()
     expect(page.locator(".nhsuk-error-summary")).to_have_count(0)
     page.get_by_role("button", name="Add 2 people").click()
