@@ -16,6 +16,8 @@ WORDS = {
     "milestone.sign_off": "Signed off",
     "milestone.return": "Returned with an action plan",
     "milestone.reopen": "Reopened",
+    "milestone.framework_update": "Moved to a newer framework version",
+    "milestone.framework_add": "Added by a framework change",
 }
 
 
