@@ -178,7 +178,7 @@ def test_extension_moves_the_end_milestones_only(programme):
     assert moved == {"Final review and completion", "Feedback on the preceptor given",
                      "Eight reflective accounts over the year"}
     assert all(m.due_date - before[m.id] == timedelta(days=90) for m in milestones if m.title in moved)
-    with pytest.raises(ValueError):
+    with pytest.raises(programmes.ProgrammeRefused, match="after the current one"):
         programmes.extend(programme, new_end, "Not later")
 
 
