@@ -25,6 +25,7 @@ from ..models import ProgrammeStatus, Role
 from ..rendering import render_page
 from ..services import programme_admin as service
 from ..services import programmes
+from ..services.framework_outdated import programmes_to_update
 from ..services.programmes import REASON_MAX, ProgrammeRefused
 from ..services.scope import open_departments
 from ..templating import long_date
@@ -130,6 +131,7 @@ def programmes_list():
     chosen = {"q": search, "department": str(department_id) if department_id is not None else "", "status": status}
     return render_page(
         "lead/programmes.html", regions=("programme_results",), result=result, chosen=chosen, whole_trust=scope is None,
+        to_update=programmes_to_update(scope),
         filters={key: value for key, value in chosen.items() if value},
         department_options=[("", "All departments"), *((str(d.id), d.full_name) for d in departments)],
         status_options=[("", "All statuses"), (service.RUNNING, "Running (active, paused or extended)"),
