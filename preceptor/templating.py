@@ -26,9 +26,12 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
                      ("Protected time", "caseload.protected_time"), ("Feedback", "caseload.feedback")],
     Role.EDUCATION_LEAD: [("Capacity", "lead.capacity"), ("Waiting", "lead.waiting"),
                           ("Cohort allocation", "lead.cohort_page"), ("Register", "lead.register_page"),
-                          ("Oversight", "lead.oversight"), ("New starters", "lead.starters"),
-                          ("Surveys", "lead.surveys")],
-    Role.ADMIN: [("Administration", "admin.home"), ("People", "admin.people"), ("Surveys", "admin.survey_templates")],
+                          ("Programmes", "lead.programmes_list"), ("Oversight", "lead.oversight"),
+                          ("New starters", "lead.starters"), ("Surveys", "lead.surveys"),
+                          ("Audit log", "admin.audit_log")],
+    Role.ADMIN: [("Administration", "admin.home"), ("People", "admin.people"), ("Departments", "admin.departments"),
+                 ("Programmes", "lead.programmes_list"), ("Framework", "admin.framework"),
+                 ("Surveys", "admin.survey_templates"), ("Audit log", "admin.audit_log")],
 }
 
 

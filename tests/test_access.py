@@ -111,10 +111,42 @@ EXPECTED = {
     "admin.person_new": ("GET", "/admin/people/new", only(ADMIN)),
     "admin.person": ("GET", "/admin/people/1", only(ADMIN)),  # the signed-in person, the only one there is
     # -- people import and details
+    "admin.people_import": ("GET", "/admin/people/import", only(ADMIN)),
+    "admin.people_import_upload": ("POST", "/admin/people/import", {**only(ADMIN), ADMIN: 400}),  # no file
+    "admin.people_import_confirm": ("POST", "/admin/people/import/confirm", {**only(ADMIN), ADMIN: 400}),
+    "admin.person_details": ("GET", "/admin/people/1/details", only(ADMIN)),
     # -- departments and sites
+    "admin.departments": ("GET", "/admin/departments", only(ADMIN)),
+    "admin.site_new": ("GET", "/admin/sites/new", only(ADMIN)),
+    "admin.site": ("GET", "/admin/sites/1", {**only(ADMIN), ADMIN: 404}),  # no site yet
+    "admin.department_new": ("GET", "/admin/departments/new", only(ADMIN)),
+    "admin.department": ("GET", "/admin/departments/1", {**only(ADMIN), ADMIN: 404}),  # no department yet
+    "admin.department_area_add": ("POST", "/admin/departments/1/areas", {**only(ADMIN), ADMIN: 404}),
+    "admin.department_area": ("GET", "/admin/departments/1/areas/1", {**only(ADMIN), ADMIN: 404}),
+    "admin.department_merge": ("GET", "/admin/departments/1/merge", {**only(ADMIN), ADMIN: 404}),
     # -- milestone framework
+    # Leads read the framework and apply it to their programmes; only admins change it. The
+    # database holds no framework, checklist or programme: those pages are 404 for who may see them.
+    "admin.framework": ("GET", "/admin/framework", only(LEAD, ADMIN)),
+    "admin.framework_milestone": ("GET", "/admin/framework/milestones/initial-meeting",
+                                  {**only(LEAD, ADMIN), LEAD: 404, ADMIN: 404}),
+    "admin.framework_edit": ("GET", "/admin/framework/milestones/initial-meeting/edit", {**only(ADMIN), ADMIN: 404}),
+    "admin.framework_retire": ("POST", "/admin/framework/milestones/initial-meeting/retire",
+                               {**only(ADMIN), ADMIN: 404}),
+    "admin.framework_new": ("GET", "/admin/framework/new", only(ADMIN)),
+    "admin.checklists": ("GET", "/admin/framework/checklists", only(ADMIN)),
+    "admin.checklist": ("GET", "/admin/framework/checklists/1", {**only(ADMIN), ADMIN: 404}),
+    "admin.framework_apply": ("GET", "/admin/framework/apply", only(LEAD, ADMIN)),
+    "admin.framework_apply_programme": ("GET", "/admin/framework/apply/1",
+                                        {**only(LEAD, ADMIN), LEAD: 404, ADMIN: 404}),
     # -- audit log and erasure
+    "admin.audit_log": ("GET", "/admin/audit", only(LEAD, ADMIN)),
+    "admin.audit_log_csv": ("GET", "/admin/audit.csv", only(LEAD, ADMIN)),
+    "admin.audit_log_xlsx": ("GET", "/admin/audit.xlsx", only(LEAD, ADMIN)),
+    "admin.erase": ("GET", "/admin/people/1/erase", only(ADMIN)),  # themselves: the page says they cannot
     # -- programme administration
+    "lead.programmes_list": ("GET", "/lead/programmes", only(LEAD, ADMIN)),
+    "lead.programme": ("GET", "/lead/programmes/1", {**only(LEAD, ADMIN), LEAD: 404, ADMIN: 404}),  # none yet
 }
 
 
