@@ -154,4 +154,7 @@ def change(profile: PreceptorProfile, *, cap: int | None, trained_on: date | Non
 def _values(profile: PreceptorProfile) -> dict:
     iso = lambda day: day.isoformat() if day else None  # noqa: E731
     return {"cap": profile.cap, "trained_on": iso(profile.trained_on),
-            "unavailable_until": iso(profile.unavailable_until), "unavailable_reason": profile.unavailable_reason}
+            "unavailable_until": iso(profile.unavailable_until),
+            # Whether a reason was given, never the reason: it is often about health, and the
+            # append-only log outlives the person's erasure. The profile holds the words.
+            "unavailable_reason_given": bool(profile.unavailable_reason)}

@@ -292,7 +292,8 @@ def import_starters(rows: Sequence[StarterRow], *, actor_id: int | None, source:
                 user.grant(Role.PRECEPTEE)
                 changed["role"] = Role.PRECEPTEE.value
             if row.hcpc_number and not user.hcpc_number:
-                user.hcpc_number = changed["hcpc_number"] = row.hcpc_number
+                user.hcpc_number = row.hcpc_number
+                changed["hcpc_number"] = "added"  # never the number: the log outlives erasure
             if changed:
                 audit.record("user.update", user, actor_id=actor_id, details={**changed, "via": source})
         programme = start_preceptorship(user, row.department, row.start_date, row.transition, row.months)
