@@ -20,6 +20,7 @@ from preceptor.models import (
     MilestoneStatus,
     MilestoneTemplate,
     Preceptorship,
+    Principle,
     Profession,
     Role,
     User,
@@ -314,7 +315,9 @@ def test_applying_moves_due_dates_and_keeps_the_time_a_pause_added(client, make,
     review = milestone_of(sam, "first-review")
     assert (review.template.version, review.title) == (2, "First review")
     assert review.due_date == start + timedelta(days=63 + 10)  # new offset + the pause's 10 days
-    assert milestone_of(sam, "initial-meeting").due_date == start + timedelta(days=21)  # no pause before it
+    # Moved from day 14 (before the pause) to day 21 (inside it): the pause now moves it too, as it
+    # moves a milestone added at day 21.
+    assert milestone_of(sam, "initial-meeting").due_date == start + timedelta(days=21 + 10)
     kept = milestone_of(sam, "preceptor-allocated")
     assert (kept.template.version, kept.title) == (1, "Named preceptor allocated")  # signed off: as signed
     assert milestone_of(sam, "early-check-in").due_date == start + timedelta(days=7)
@@ -589,3 +592,22 @@ def test_two_leads_applying_to_one_programme_at_once_apply_it_once(app, trust, d
     assert added == 1
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "preceptorship.apply_framework")) == 1
+
+
+def test_an_archived_checklist_gives_new_programmes_nothing(make):
+    """Even a current milestone left in an archived checklist (archiving retires them, but a
+    save racing the archive could leave one) is not given to a new programme."""
+    ct = make.department("CT")
+    checklist = Checklist(name="CT contrast")
+    db.session.add(checklist)
+    db.session.flush()
+    db.session.execute(department_checklist.insert().values(department_id=ct.id, checklist_id=checklist.id))
+    db.session.add(MilestoneTemplate(key="contrast", title="Contrast competence", due_offset_days=30,
+                                     checklist_id=checklist.id, principles=[db.session.get(Principle, 1)]))
+    db.session.flush()
+    assert "contrast" in {t.key for t in programmes.applicable_templates(ct)}
+    checklist.archived_at = utcnow()
+    db.session.flush()
+    assert "contrast" not in {t.key for t in programmes.applicable_templates(ct)}
+    applies = db.session.scalars(select(MilestoneTemplate.key).where(outdated.applies_to(MilestoneTemplate, ct)))
+    assert "contrast" not in set(applies)

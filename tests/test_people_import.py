@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from preceptor.extensions import db
-from preceptor.models import AccountLink, AuditEvent, PreceptorProfile, Role, User
+from preceptor.models import AccountLink, AuditEvent, LinkPurpose, PreceptorProfile, Role, User
 from preceptor.models._columns import utcnow
+from preceptor.services import account_links
 from preceptor.services import people_import as service
 from preceptor.services.people_import import parse_roles
 
@@ -263,3 +264,14 @@ def test_an_old_registration_keeps_counting(admin_client, trust, make):
     db.session.refresh(profile)
     assert profile.department_id == other.id and profile.registered_on == registered
     assert registered < date.today() - timedelta(days=365)
+
+
+def test_changing_the_email_ends_a_link_sent_to_the_old_one(admin_client, trust):
+    sam = trust["existing"]
+    token = account_links.issue(sam, LinkPurpose.INVITE, trust["admin"])
+    db.session.commit()
+    response = admin_client.submit(details_path(sam), {"name": sam.name, "email": "sam.right@nhs.net",
+                                                       "hcpc_number": sam.hcpc_number})
+    assert response.status_code == 302
+    with pytest.raises(account_links.LinkRefused):
+        account_links.find(token)

@@ -63,7 +63,7 @@ def _milestone_page(history: overview.MilestoneHistory, form: ReasonForm, *, con
 @role_required(*VIEWERS)
 def framework_milestone(key: str):
     """One milestone: its version now, and every version with what changed and who saved it."""
-    history = overview.milestone_history(key)
+    history = overview.milestone_history(key, viewer_scope())
     if history is None:
         abort(404)
     form = ReasonForm(formdata=None)
@@ -76,7 +76,7 @@ def framework_milestone(key: str):
 @role_required(Role.ADMIN)
 def framework_retire(key: str):
     """Retire a milestone (with a reason): new programmes no longer get it."""
-    history = overview.milestone_history(key)
+    history = overview.milestone_history(key, viewer_scope())
     if history is None:
         abort(404)
     form = ReasonForm()
@@ -87,7 +87,7 @@ def framework_retire(key: str):
     refused: list[str] = []
     if not commit(lambda: editor.retire(key, posted_number(form.version.data), form.reason.data, current_user),
                   refused, stale=editor.LOST_RACE, refusals=(FrameworkRefused,)):
-        return _milestone_page(overview.milestone_history(key), form, problems=refused, status_code=409)
+        return _milestone_page(overview.milestone_history(key, viewer_scope()), form, problems=refused, status_code=409)
     flash(f"“{history.latest.title}” is retired: new programmes no longer get it. Running programmes keep theirs.",
           "success")
     return redirect(url_for("admin.framework_milestone", key=key))

@@ -122,8 +122,10 @@ def _plan(programme: Preceptorship, milestones: list[Milestone], applicable: lis
         elif new is None:
             plan.kept.append(milestone)
         elif new.id != old.id:
-            shift = milestone.due_date - (programme.start_date + timedelta(days=old.due_offset_days))
-            plan.moves.append(Move(milestone, new, programme.start_date + timedelta(days=new.due_offset_days) + shift))
+            # The new offset moved by the pauses and extensions its date falls after (which may
+            # not be the old date's), plus any change made to this milestone by hand.
+            by_hand = milestone.due_date - due_as_moved(programme, old.due_offset_days, changes)
+            plan.moves.append(Move(milestone, new, due_as_moved(programme, new.due_offset_days, changes) + by_hand))
     plan.additions = [Addition(t, due_as_moved(programme, t.due_offset_days, changes))
                       for t in applicable if t.key not in had_keys]
     return plan

@@ -24,20 +24,19 @@ from ..models import (
     ProgrammeStatus,
     Site,
     User,
-    department_checklist,
 )
+from .programmes import open_checklists
 from .scope import in_scope
 
 
 def applies_to(template, department) -> sa.ColumnElement[bool]:
     """SQL: `template` is current and a new programme in `department` would get it (the rule of
     programmes.applicable_templates, for many departments at once)."""
-    lists = sa.select(department_checklist.c.checklist_id).where(department_checklist.c.department_id == department.id)
     return sa.and_(
         template.current.is_(True),
         sa.or_(sa.and_(template.scope_profession.is_(None), template.scope_department_id.is_(None)),
                template.scope_profession == department.profession, template.scope_department_id == department.id),
-        sa.or_(template.checklist_id.is_(None), template.checklist_id.in_(lists)))
+        sa.or_(template.checklist_id.is_(None), template.checklist_id.in_(open_checklists(department.id))))
 
 
 def _running(scope: list[int] | None):

@@ -27,6 +27,7 @@ from ..models import (
 )
 from .framework_editor import MilestoneDraft, changed_fields, draft_of
 from .framework_outdated import older_version_counts
+from .scope import in_scope
 
 
 def due_words(days: int) -> str:
@@ -175,9 +176,10 @@ def _describe(before: MilestoneDraft, after: MilestoneDraft, departments: dict[i
     return words
 
 
-def milestone_history(key: str) -> MilestoneHistory | None:
+def milestone_history(key: str, scope: list[int] | None = None) -> MilestoneHistory | None:
     """Every version of milestone `key`, with its author, what changed from the one before and
-    how many running programmes still use it, plus its retirements and restorations."""
+    how many running programmes (in `scope`'s departments) still use it, plus its retirements
+    and restorations."""
     rows = db.session.execute(sa.select(MilestoneTemplate, User.name)
                               .outerjoin(User, User.id == MilestoneTemplate.created_by_id)
                               .where(MilestoneTemplate.key == key).order_by(MilestoneTemplate.version)).all()
@@ -188,7 +190,7 @@ def milestone_history(key: str) -> MilestoneHistory | None:
         sa.select(Milestone.template_id, sa.func.count(sa.distinct(Milestone.preceptorship_id)))
         .join(Preceptorship, Preceptorship.id == Milestone.preceptorship_id)
         .where(Milestone.template_id.in_(ids), Milestone.status != MilestoneStatus.SIGNED_OFF,
-               Preceptorship.status.in_(RUNNING_STATUSES))
+               Preceptorship.status.in_(RUNNING_STATUSES), in_scope(Preceptorship.department_id, scope))
         .group_by(Milestone.template_id)).all())
     departments = departments_by_id()
     checklists = dict(db.session.execute(sa.select(Checklist.id, Checklist.name)).all())

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Department, PreceptorProfile, Role, User
-from . import audit
+from . import account_links, audit
 from .people import DUPLICATE_EMAIL, DUPLICATE_HCPC, UNKNOWN_DEPARTMENT, PeopleRefused, _not_erased
 
 
@@ -32,6 +32,8 @@ def change_details(user: User, name: str, email: str, hcpc: str | None, by: User
         return False
     for key in changed:
         setattr(user, key, wanted[key])
+    if "email" in changed:
+        account_links.end_unused(user)  # a link sent to the old (perhaps mistyped) address stops working
     audit.record("person.change_details", user, actor_id=by.id, details={"changed": changed})
     return True
 

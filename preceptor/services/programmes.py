@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import (
+    Checklist,
     Department,
     Milestone,
     MilestoneStatus,
@@ -67,6 +68,14 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def open_checklists(department_id):
+    """SQL: the ids of the modality checklists `department_id` (a value or a column) uses and
+    that are not archived."""
+    return (select(department_checklist.c.checklist_id)
+            .join(Checklist, Checklist.id == department_checklist.c.checklist_id)
+            .where(department_checklist.c.department_id == department_id, Checklist.archived_at.is_(None)))
+
+
 def applicable_templates(department: Department) -> list[MilestoneTemplate]:
     """Current templates for a programme in `department`: the core milestones scoped to
     everyone, its profession or itself, plus the department's modality checklists."""
@@ -75,10 +84,8 @@ def applicable_templates(department: Department) -> list[MilestoneTemplate]:
         MilestoneTemplate.scope_profession == department.profession,
         MilestoneTemplate.scope_department_id == department.id,
     )
-    department_lists = select(department_checklist.c.checklist_id).where(
-        department_checklist.c.department_id == department.id
-    )
-    in_lists = or_(MilestoneTemplate.checklist_id.is_(None), MilestoneTemplate.checklist_id.in_(department_lists))
+    in_lists = or_(MilestoneTemplate.checklist_id.is_(None),
+                   MilestoneTemplate.checklist_id.in_(open_checklists(department.id)))
     query = (
         select(MilestoneTemplate)
         .where(MilestoneTemplate.current.is_(True), in_scope, in_lists)
