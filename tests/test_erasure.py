@@ -1,8 +1,8 @@
 """Erasing a departed person's personal details: when it is allowed (deactivated, past the
 retention period, not yourself, not twice), that afterwards no copy of their name, email, HCPC
 number or phone is left in any text or JSON column of any table while the records others signed
-stay and point at them, what the pages say and do, and the copies the append-only audit log
-keeps (defects at their source, shown by strict xfails)."""
+stay and point at them, what the pages say and do, and the one change the append-only audit log allows:
+a recorded redaction."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -10,13 +10,14 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from preceptor.extensions import db
 from preceptor.models import (
     AccountLink,
     Allocation,
     AuditEvent,
+    AuditRedaction,
     DevelopmentGoal,
     EntryKind,
     LearningNeedRating,
@@ -38,6 +39,7 @@ from preceptor.models import (
 from preceptor.models._columns import utcnow
 from preceptor.services import (
     allocations,
+    audit,
     decisions,
     erasure,
     learning_needs,
@@ -50,6 +52,7 @@ from preceptor.services import (
     starters,
     survey_answers,
 )
+from preceptor.services.erasure import placeholder_name
 from preceptor.services.framework import install_default_framework
 from preceptor.services.survey_library import install_default_surveys
 from preceptor.services.survey_waves import open_due
@@ -205,7 +208,7 @@ def test_erasure_leaves_no_personal_detail_in_any_table(departed):
     db.session.commit()
 
     assert copies_in_database(*NEEDLES) == {}
-    assert result.audit_events_with_copies == []
+    assert result.audit_events_redacted == []
     assert counts() == records  # nothing deleted but the draft (not counted), nothing added but the event
     person = db.session.get(User, person_id)
     assert (person.name, person.email, person.hcpc_number, person.phone, person.password_hash) == (
@@ -246,7 +249,7 @@ def test_erasure_leaves_no_personal_detail_in_any_table(departed):
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "person.erase"))
     assert (event.actor_id, event.object_type, event.object_id) == (admin.id, "user", person_id)
     assert event.details["rows_changed"]["log_entry"] == 2 and event.details["rows_changed"]["draft"] == 1
-    assert event.details["audit_events_with_copies"] == []
+    assert event.details["audit_events_redacted"] == []
 
 
 def test_a_departed_preceptor_loses_their_notes_and_leave_reason(make, staff):
@@ -411,17 +414,46 @@ def test_only_admins_may_erase(client, departed):
     assert client.get("/admin/people/99999/erase").status_code == 403
 
 
-# --- copies the audit log keeps: defects at their source ----------------------------------------
+# --- the audit log ------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="Defect: free text typed as a reason is copied into the append-only "
-                                       "audit log (audit_event.reason), so a name typed there survives erasure")
-def test_a_reason_that_names_them_is_not_kept_by_the_audit_log(departed):
-    person, lead = departed["person"], departed["lead"]
+def test_a_reason_that_names_them_is_redacted_in_the_audit_log_and_the_redaction_recorded(departed):
+    person, lead, admin = departed["person"], departed["lead"], departed["admin"]
     decisions.reopen(departed["signed"], lead, f"{NAME} asked to add more evidence")
     db.session.commit()
-    result = erasure.erase(person, departed["admin"])
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "milestone.reopen"))
+    before = (event.id, event.at, event.actor_id, event.action, event.object_type, event.object_id)
+    assert NAME in event.reason
+    result = erasure.erase(person, admin)
     db.session.commit()
-    assert result.audit_events_with_copies == []  # today: the reopening event's id
+    assert result.audit_events_redacted == [event.id]
+    db.session.expire_all()
+    event = db.session.get(AuditEvent, event.id)
+    assert NAME not in event.reason and placeholder_name(person.id) in event.reason
+    assert (event.id, event.at, event.actor_id, event.action, event.object_type, event.object_id) == before
+    redaction = db.session.scalar(select(AuditRedaction).where(AuditRedaction.event_id == event.id))
+    assert (redaction.person_id, redaction.redacted_by_id, redaction.reason) == (person.id, admin.id, event.reason)
+    assert copies_in_database(NAME) == {}
+
+
+def test_the_database_allows_an_audit_update_only_to_the_recorded_redaction(app, make):
+    user = make.user()
+    event = audit.record("test.event", user, reason="Named Person said so")
+    db.session.flush()
+    refused = [
+        "UPDATE audit_event SET reason = 'rewritten'",  # no redaction recorded
+        "UPDATE audit_event SET reason = 'A person said so', action = 'other'",  # more than the redaction
+        "UPDATE audit_event SET reason = 'something else'",  # not the recorded value
+        "DELETE FROM audit_event",
+    ]
+    db.session.add(AuditRedaction(event_id=event.id, person_id=user.id, reason="A person said so",
+                                  details=event.details))
+    db.session.flush()
+    for statement in refused:
+        with pytest.raises(Exception, match="append-only"), db.session.begin_nested():
+            db.session.execute(text(statement))
+    db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == event.id)
+                       .values(reason="A person said so", details=event.details))
+    assert db.session.scalar(text("SELECT reason FROM audit_event")) == "A person said so"
 
 
 def test_an_imported_hcpc_number_is_not_kept_by_the_audit_log(make, staff):

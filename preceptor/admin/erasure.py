@@ -35,10 +35,9 @@ def erase(user_id: int):
         if commit(lambda: done.append(service.erase(user, me)), problems, refusals=(service.ErasureRefused,)):
             flash(f"Their personal details are erased: they now appear as “{user.name}”. "
                   "Records others signed are kept.", "success")
-            if done[0].audit_events_with_copies:
-                flash(f"{len(done[0].audit_events_with_copies)} audit log events still hold a copy of their details, "
-                      "typed into a reason. The audit log cannot be changed: report it to the service's data "
-                      "protection officer.", "info")
+            if done[0].audit_events_redacted:
+                flash(f"{len(done[0].audit_events_redacted)} audit log events held a copy of their details, typed "
+                      "into a reason: each is redacted, and the redaction recorded.", "info")
             return redirect(url_for("admin.person", user_id=user.id))
     elif form.errors:  # the CSRF token was missing or stale: ask again rather than erase
         problems.extend(error for errors in form.errors.values() for error in errors)

@@ -1,6 +1,6 @@
 """The data model. Import models from here; each module holds one area of the product."""
 
-from .audit import AuditEvent, AuditLogIsAppendOnly
+from .audit import AuditEvent, AuditLogIsAppendOnly, AuditRedaction
 from .framework import (
     Checklist,
     LearningNeedArea,

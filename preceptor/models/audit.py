@@ -1,8 +1,9 @@
-"""The append-only audit log.
+"""The append-only audit log, and the redactions erasure makes to it.
 
-Rows hold ids, never names or free personal detail, so erasing a person never needs an
-audit row changed. The ORM refuses updates and deletes here, and database triggers
-(created by the migrations) refuse them from any other client.
+Rows hold ids, not names, but a reason is typed by a person and may name someone. The ORM
+refuses updates and deletes here, and database triggers (created by the migrations) refuse
+them from any other client, with one exception: erasing a person may rewrite an event's reason
+and details to exactly the redacted values recorded first in `audit_redaction`, and nothing else.
 """
 
 from datetime import datetime
@@ -43,3 +44,18 @@ class AuditLogIsAppendOnly(RuntimeError):
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_change(mapper, connection, target):
     raise AuditLogIsAppendOnly("audit events are never updated or deleted")
+
+
+class AuditRedaction(db.Model):
+    """Erasure's permit to rewrite one event's reason and details, and the record that it did.
+    The database triggers allow an update of `audit_event` only to these exact values."""
+
+    __tablename__ = "audit_redaction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("audit_event.id"), index=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))  # whose details were taken out
+    redacted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    redacted_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    details: Mapped[dict | None] = mapped_column(sa.JSON)

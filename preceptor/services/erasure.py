@@ -19,8 +19,9 @@ What counts as personal detail (decided here, in one place):
   table added later is covered): any copy of their full name, email, HCPC number or phone is
   replaced by the placeholder. That includes anonymous survey answers: the answer stays, only
   the name goes, which links it to nobody.
-The audit log is append-only and cannot be changed: events that still hold a copy (typed into
-a reason) are reported by id. Nothing here commits.
+The audit log is append-only; the one change the database allows is this redaction: an event
+whose reason or details hold a copy (typed into a reason) has the redacted values recorded in
+`audit_redaction` first, and is then rewritten to exactly those. Nothing here commits.
 """
 
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from ..extensions import db
 from ..models import (
     Allocation,
     AuditEvent,
+    AuditRedaction,
     DevelopmentGoal,
     Draft,
     LearningNeedRating,
@@ -80,7 +82,7 @@ class Eligibility:
 @dataclass
 class Erasure:
     changed: dict[str, int] = field(default_factory=dict)  # table -> rows changed
-    audit_events_with_copies: list[int] = field(default_factory=list)
+    audit_events_redacted: list[int] = field(default_factory=list)
 
     def count(self, table: str, rows: int = 1) -> None:
         if rows:
@@ -193,12 +195,23 @@ def _anonymise_decisions(user: User, programme_ids: sa.Select, copies: Copies, r
          description=scrub)
 
 
-def audit_events_with_copies(copies: Copies) -> list[int]:
-    """Events whose reason or details still hold a copy: the log cannot be changed."""
+def redact_audit(copies: Copies, user: User, by: User) -> list[int]:
+    """Take every copy out of the audit log: record each event's redacted reason and details
+    (the permit the database's trigger checks), then rewrite the event to them. Returns the ids."""
     rows = db.session.execute(sa.select(AuditEvent.id, AuditEvent.reason, AuditEvent.details).where(
-        copies.found_in(AuditEvent.reason) | copies.found_in(AuditEvent.details)).order_by(AuditEvent.id))
-    return [event_id for event_id, reason, details in rows
-            if copies.scrub(reason) is not reason or copies.scrub(details) is not details]
+        copies.found_in(AuditEvent.reason) | copies.found_in(AuditEvent.details)).order_by(AuditEvent.id)).all()
+    redacted = []
+    for event_id, reason, details in rows:
+        new_reason, new_details = copies.scrub(reason), copies.scrub(details)
+        if new_reason is reason and new_details is details:
+            continue
+        db.session.add(AuditRedaction(event_id=event_id, person_id=user.id, redacted_by_id=by.id,
+                                      reason=new_reason, details=new_details))
+        db.session.flush()
+        db.session.execute(sa.update(AuditEvent).where(AuditEvent.id == event_id)
+                           .values(reason=new_reason, details=new_details))
+        redacted.append(event_id)
+    return redacted
 
 
 def erase(user: User, by: User, now: datetime | None = None) -> Erasure:
@@ -222,9 +235,9 @@ def erase(user: User, by: User, now: datetime | None = None) -> Erasure:
     db.session.flush()
     for table, rows in sweep(copies).items():
         result.count(table, rows)
-    result.audit_events_with_copies = audit_events_with_copies(copies)
+    result.audit_events_redacted = redact_audit(copies, user, by)
     db.session.expire_all()  # the sweep wrote around the session
     audit.record("person.erase", user, actor_id=by.id, details={
         "before": {"erased": False}, "after": {"erased": True}, "rows_changed": dict(sorted(result.changed.items())),
-        "audit_events_with_copies": result.audit_events_with_copies})
+        "audit_events_redacted": result.audit_events_redacted})
     return result
