@@ -15,9 +15,9 @@ from .access import active_role, lead_scope
 from .models import Role
 from .security import csp_nonce
 
-# (label, endpoint) per role; the first is the role's home page. Eight at most: past that the
-# NHS.UK header folds the last ones into "More" on a laptop screen. A lead reaches the audit log
-# from Oversight and Programmes.
+# (label, endpoint) per role; the first is the role's home page. Seven at most, leaving room for
+# "Switch role": past eight the NHS.UK header folds the last ones into "More" on a laptop screen.
+# A lead reaches cohort allocation from Waiting, and the audit log from Oversight and Programmes.
 NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.PRECEPTEE: [
         ("My preceptorship", "preceptee.home"), ("Timeline", "preceptee.timeline"), ("Progress log", "preceptee.log"),
@@ -27,8 +27,8 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.PRECEPTOR: [("My preceptees", "caseload.home"), ("Review queue", "caseload.queue"),
                      ("Protected time", "caseload.protected_time"), ("Feedback", "caseload.feedback")],
     Role.EDUCATION_LEAD: [("Capacity", "lead.capacity"), ("Waiting", "lead.waiting"),
-                          ("Cohort allocation", "lead.cohort_page"), ("Register", "lead.register_page"),
-                          ("Programmes", "lead.programmes_list"), ("Oversight", "lead.oversight"),
+                          ("Register", "lead.register_page"), ("Programmes", "lead.programmes_list"),
+                          ("Oversight", "lead.oversight"),
                           ("New starters", "lead.starters"), ("Surveys", "lead.surveys")],
     Role.ADMIN: [("Administration", "admin.home"), ("People", "admin.people"), ("Departments", "admin.departments"),
                  ("Programmes", "lead.programmes_list"), ("Framework", "admin.framework"),
