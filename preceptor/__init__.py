@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from jinja2 import BytecodeCache, ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from werkzeug.routing import IntegerConverter
 
 from . import config, database
@@ -17,6 +17,28 @@ from .fields import DATABASE_INT_MAX
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class CompiledTemplates(BytecodeCache):
+    """Compiled templates kept for the life of the process, shared by every app it builds.
+
+    One app compiles each template once anyway; this matters where a process builds many apps
+    (the test suite builds one per test, and compiling the layout takes most of a second).
+    Jinja checks each entry against its source's checksum, so an edited template recompiles.
+    """
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
 
 
 class DatabaseId(IntegerConverter):
@@ -41,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         "undefined": ChainableUndefined,
         "loader": ChoiceLoader([FileSystemLoader(str(ROOT / "templates")), PackageLoader("nhsuk_frontend_jinja")]),
         "autoescape": True,
+        "bytecode_cache": COMPILED_TEMPLATES,
     }
     config.load(app, test_config)
 
