@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from jinja2 import BytecodeCache, ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
+from jinja2 import BytecodeCache, ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, select_autoescape
 from werkzeug.routing import IntegerConverter
 
 from . import config, database
@@ -62,7 +62,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_options = {
         "undefined": ChainableUndefined,
         "loader": ChoiceLoader([FileSystemLoader(str(ROOT / "templates")), PackageLoader("nhsuk_frontend_jinja")]),
-        "autoescape": True,
+        # Plain-text emails (.txt) are not HTML; everything else is escaped.
+        "autoescape": select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True),
         "bytecode_cache": COMPILED_TEMPLATES,
     }
     config.load(app, test_config)

@@ -1,5 +1,5 @@
-"""Command-line tools: `flask --app preceptor create-user`, `seed-demo`, `surveys open-due` and
-`backup`."""
+"""Command-line tools: `flask --app preceptor create-user`, `seed-demo`, `surveys open-due`,
+`backup`, `notifications send|digest` and `reminders run`."""
 
 import click
 from flask import Flask
@@ -78,7 +78,64 @@ def backup_command(path: str) -> None:
     click.echo(f"Backed up to {written} ({size:,} bytes).")
 
 
+@click.group("notifications")
+def notifications_group() -> None:
+    """Emails in the outbox."""
+
+
+@notifications_group.command("send")
+@click.option("--loop", is_flag=True, help="Keep running, sending what falls due (a worker).")
+@click.option("--interval", default=30, show_default=True, help="Seconds between rounds with --loop.")
+@click.option("--limit", default=100, show_default=True, help="Messages claimed at a time.")
+def send_command(loop: bool, interval: int, limit: int) -> None:
+    """Send the outbox's due messages, once (for cron) or in a loop. Safe to run on several
+    servers at once: each message is sent at most once."""
+    import time
+
+    from flask import current_app
+
+    from .mail import transport_for
+    from .services.outbox import send_due
+
+    transport = transport_for(current_app)
+    while True:
+        report = send_due(transport, limit=limit)
+        click.echo(f"Outbox: {report}.")
+        if not loop:
+            break
+        db.session.remove()
+        time.sleep(interval)
+
+
+@notifications_group.command("digest")
+def digest_command() -> None:
+    """Write each person's daily digest into the outbox (run once a day, before `send`)."""
+    from .services.digests import compose_digests
+
+    written = compose_digests()
+    db.session.commit()
+    click.echo(f"{written} digests written to the outbox.")
+
+
+@click.group("reminders")
+def reminders_group() -> None:
+    """Reminders about work that is due or waiting."""
+
+
+@reminders_group.command("run")
+def reminders_run_command() -> None:
+    """Create today's reminders (run daily from cron). Idempotent: a second run the same day
+    adds nothing."""
+    from .services.reminders import run_reminders
+
+    counts = run_reminders()
+    db.session.commit()
+    click.echo("Reminders: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()) + ".")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(notifications_group)
+    app.cli.add_command(reminders_group)
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(surveys_group)

@@ -49,6 +49,22 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
+    # Notifications by email. Links in emails start with PORTAL_URL. MAIL_BACKEND "file" writes
+    # each message to instance/outbox/ as a .eml file (nothing leaves the machine); "smtp" sends
+    # through MAIL_SERVER.
+    PORTAL_URL = "http://127.0.0.1:5000"
+    MAIL_BACKEND = "file"
+    MAIL_FROM = "Preceptorship portal <no-reply@preceptorship.invalid>"
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 25
+    MAIL_USE_STARTTLS = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_TIMEOUT_SECONDS = 20
+    MAIL_MAX_BYTES = 1_000_000  # a message bigger than this is refused, not sent in part
+    MAIL_MAX_ATTEMPTS = 8  # then the message is kept as failed; retries back off from a minute
+    NOTIFICATION_POLL_SECONDS = 60  # how often an open page refreshes the header's count
+
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
 

@@ -18,6 +18,14 @@ from .milestones import (
     milestone_evidence,
     request_evidence,
 )
+from .notifications import (
+    Category,
+    Delivery,
+    Notification,
+    NotificationPreference,
+    OutboxMessage,
+    OutboxStatus,
+)
 from .organisation import Department, Profession, Site
 from .people import MAIN_ROLE_ORDER, AccountLink, LinkPurpose, Role, User, UserRole, lead_department
 from .programmes import (

@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, select
 
 from ..extensions import db
 from ..models import (
+    Category,
     LogEntry,
     Milestone,
     MilestoneStatus,
@@ -20,7 +21,7 @@ from ..models import (
     milestone_evidence,
     request_evidence,
 )
-from . import audit
+from . import audit, notifications
 
 SUMMARY_MAX = 2000
 
@@ -93,6 +94,11 @@ def request_sign_off(milestone: Milestone, preceptee: User, summary: str, entry_
                            [{"request_id": request.id, "entry_id": i} for i in sorted(entry_ids)])
     audit.record("milestone.request_sign_off", request, preceptorship_id=milestone.preceptorship_id,
                  details={"milestone": milestone.id, "entries": sorted(entry_ids)})
+    current = milestone.preceptorship.current_allocation
+    if current is not None:
+        notifications.notify(current.preceptor, Category.SIGN_OFF,
+                             f"{preceptee.name} asked you to sign off “{milestone.title}”",
+                             notifications.link_to("caseload.milestone", milestone_id=milestone.id))
     return request
 
 
