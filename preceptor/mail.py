@@ -32,8 +32,8 @@ class SmtpTransport:
 
     def send(self, message: EmailMessage, name: str) -> None:
         config = self.config
-        with smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]),
-                          timeout=config["MAIL_TIMEOUT_SECONDS"]) as smtp:
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=config["MAIL_TIMEOUT_SECONDS"])
+        try:
             if config["MAIL_USE_STARTTLS"]:
                 smtp.starttls()
             if config["MAIL_USERNAME"]:
@@ -49,6 +49,14 @@ class SmtpTransport:
                 if 500 <= error.smtp_code < 600:
                     raise PermanentFailure(f"the mail server refused the message ({error.smtp_code})") from error
                 raise
+        except BaseException:
+            smtp.close()
+            raise
+        # Accepted: a failure to say goodbye must not make the message look unsent (and be sent again).
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
 
 
 def transport_for(app: Flask):

@@ -214,3 +214,18 @@ def test_two_senders_at_once_send_each_message_exactly_once(app, make):
     assert subjects == sorted(f"Message {n}" for n in range(60))  # each once: no gaps, no copies
     assert all(report.sent > 0 for report in reports), reports  # both senders took part
     assert {m.status for m in outbox()} == {OutboxStatus.SENT}
+
+
+def test_the_send_and_digest_commands_write_eml_files_in_the_instance_outbox(app, make, runner, tmp_path):
+    app.instance_path = str(tmp_path)
+    person = make.user(Role.PRECEPTEE)
+    notifications.set_delivery(person.id, Category.SURVEY, Delivery.DIGEST)
+    notifications.notify(person, Category.SURVEY, "A survey is open")
+    notifications.notify(person, Category.ALLOCATION, "You have a preceptor")
+    db.session.commit()
+    assert runner.invoke(args=["notifications", "send"]).output == "Outbox: 1 sent, 0 to retry, 0 failed.\n"
+    assert runner.invoke(args=["notifications", "digest"]).output == "1 digests written to the outbox.\n"
+    assert runner.invoke(args=["notifications", "send"]).output == "Outbox: 1 sent, 0 to retry, 0 failed.\n"
+    sent = sorted((tmp_path / "outbox").glob("*.eml"))
+    subjects = [message_from_bytes(path.read_bytes(), policy=default_policy)["Subject"] for path in sent]
+    assert subjects == ["You have a preceptor", "Your preceptorship digest: 1 update"]
