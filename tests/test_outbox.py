@@ -129,6 +129,8 @@ def test_sending_through_smtp_delivers_each_message_once(app, make):
     [received] = sink.received
     assert received["To"] == person.email and received["Subject"] == "You have a preceptor"
     assert "/unsubscribe/" in received.get_content()
+    token = received["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
+    assert notifications.read_unsubscribe_token(token) == (person.id, Category.ALLOCATION)
     assert outbox()[0].status is OutboxStatus.SENT and outbox()[0].sent_at is not None
 
 
@@ -229,3 +231,15 @@ def test_the_send_and_digest_commands_write_eml_files_in_the_instance_outbox(app
     sent = sorted((tmp_path / "outbox").glob("*.eml"))
     subjects = [message_from_bytes(path.read_bytes(), policy=default_policy)["Subject"] for path in sent]
     assert subjects == ["You have a preceptor", "Your preceptorship digest: 1 update"]
+
+
+def test_a_message_whose_sender_died_mid_send_is_reported_and_not_sent_again(app, make, tmp_path, caplog):
+    person = make.user(Role.PRECEPTEE)
+    notifications.notify(person, Category.SURVEY, "A survey is open")
+    [message] = outbox()
+    message.status, message.claimed_at = OutboxStatus.SENDING, utcnow() - timedelta(hours=2)
+    db.session.commit()
+    with caplog.at_level(logging.WARNING, logger="preceptor.outbox"):
+        assert str(send_due(FileTransport(tmp_path))) == "0 sent, 0 to retry, 0 failed"
+    assert f"outbox messages [{message.id}] were claimed over an hour ago" in caplog.text
+    assert list(tmp_path.glob("*.eml")) == []

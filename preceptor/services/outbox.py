@@ -26,6 +26,7 @@ from ..extensions import db
 from ..mail import PermanentFailure
 from ..models import OutboxMessage, OutboxStatus
 from ..models._columns import utcnow
+from .notifications import absolute, unsubscribe_token
 
 log = logging.getLogger("preceptor.outbox")
 
@@ -80,6 +81,10 @@ def as_email(message: OutboxMessage) -> EmailMessage:
     email["Subject"] = message.subject
     # The same id on every attempt, so a mail server that did receive an attempt can drop a copy.
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="preceptorship.invalid")
+    if message.category is not None and message.user_id is not None:
+        # Mail programs show their own "unsubscribe" button for this header.
+        token = unsubscribe_token(message.user_id, message.category)
+        email["List-Unsubscribe"] = f"<{absolute(f'/unsubscribe/{token}')}>"
     email.set_content(message.body)
     return email
 
