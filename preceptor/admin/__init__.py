@@ -9,6 +9,7 @@ from . import (  # noqa: E402,F401
     departments,
     erasure,
     framework,
+    outbox,
     people,
     people_import,
     person_details,

@@ -4,7 +4,17 @@ from sqlalchemy import func, select
 
 from ..access import role_required
 from ..extensions import db
-from ..models import Department, MilestoneTemplate, Preceptorship, Role, Site, User, UserRole
+from ..models import (
+    Department,
+    MilestoneTemplate,
+    OutboxMessage,
+    OutboxStatus,
+    Preceptorship,
+    Role,
+    Site,
+    User,
+    UserRole,
+)
 from ..rendering import render_page
 from . import bp
 
@@ -22,4 +32,6 @@ def home():
             select(func.count()).select_from(MilestoneTemplate).where(MilestoneTemplate.current.is_(True))
         ),
     }
-    return render_page("admin/home.html", people=people, totals=totals, roles=list(Role))
+    failed_emails = db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                      .where(OutboxMessage.status == OutboxStatus.FAILED))
+    return render_page("admin/home.html", people=people, totals=totals, roles=list(Role), failed_emails=failed_emails)
