@@ -130,7 +130,7 @@ def reminders_run_command() -> None:
 
     counts = run_reminders()
     db.session.commit()
-    click.echo("Reminders: " + ", ".join(f"{count} {kind}" for kind, count in counts.items()) + ".")
+    click.echo("Reminders made: " + ", ".join(f"{kind} {count}" for kind, count in counts.items()) + ".")
 
 
 def init_app(app: Flask) -> None:

@@ -64,6 +64,12 @@ class Defaults:
     MAIL_MAX_BYTES = 1_000_000  # a message bigger than this is refused, not sent in part
     MAIL_MAX_ATTEMPTS = 8  # then the message is kept as failed; retries back off from a minute
     NOTIFICATION_POLL_SECONDS = 60  # how often an open page refreshes the header's count
+    # Reminders (`reminders run`, daily; issue 8 gives the numbers).
+    REMINDER_DUE_SOON_DAYS = 7  # a milestone due within this many days
+    REMINDER_MEETING_DAYS = 2  # a booked meeting within this many days
+    REVIEW_REMINDER_WORKING_DAYS = 5  # a sign-off request waiting longer: the preceptor is reminded
+    REVIEW_ESCALATION_WORKING_DAYS = 10  # waiting longer still: the education leads are told too
+    SURVEY_REMINDER_DAYS = 7  # an open survey not answered: reminded this often
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False

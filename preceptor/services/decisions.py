@@ -8,7 +8,9 @@ with a reason, which adds to the history and deletes nothing.
 Two preceptors or two tabs deciding at once: every decision changes the milestone, whose
 version column turns the loser's UPDATE into a `StaleDataError`; forms also carry the
 version and a fingerprint of the evidence they showed, so a decision on a page that has
-since changed is refused before anything is written. Callers commit.
+since changed is refused before anything is written. Every decision (one at a time, in bulk,
+or at a meeting) goes through `_decide`, which tells the preceptee in the same transaction.
+Callers commit.
 """
 
 import hashlib
@@ -21,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..models import (
     Allocation,
+    Category,
     LogEntry,
     Meeting,
     Milestone,
@@ -33,7 +36,7 @@ from ..models import (
     request_evidence,
 )
 from ..models._columns import utcnow
-from . import audit
+from . import audit, notifications
 from .signoff_requests import SignOffRefused, evidence_ids, waiting_request
 
 COMMENT_MAX = 2000
@@ -104,6 +107,10 @@ def _decide(request: SignOffRequest, preceptor: User, status: RequestStatus, ext
     audit.record(action, request, actor_id=preceptor.id, preceptorship_id=milestone.preceptorship_id,
                  details={"milestone": milestone.id,
                           "entries": [item["id"] for item in request.evidence_snapshot if "id" in item]})
+    told = (f"Your preceptor signed off “{milestone.title}”" if status is RequestStatus.SIGNED_OFF
+            else f"Your preceptor returned “{milestone.title}” with an action plan")
+    notifications.notify(milestone.preceptorship.preceptee, Category.SIGN_OFF, told,
+                         notifications.link_to("preceptee.milestone", milestone_id=milestone.id))
 
 
 def sign_off(milestone: Milestone, preceptor: User, comment: str = "", *, version: int | None = None,

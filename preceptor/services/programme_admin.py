@@ -162,7 +162,8 @@ def _end_allocation(programme: Preceptorship, reason: AllocationEndReason, on: d
 def _open_end_surveys(programme: Preceptorship, on: date, today: date) -> list[str]:
     """Open the end-of-programme survey, and the feedback on the preceptor if there was one,
     from the completion day: a completed programme is not running, so `surveys open-due` would
-    never open them. Skipped if already there, or if their window has already closed."""
+    never open them. Skipped if already there, or if their window has already closed. The
+    preceptee is told about each one opened."""
     asked = [(TimePoint.MONTH_12, survey_waves.current_template())]
     if db.session.scalar(sa.select(Allocation.id).where(Allocation.preceptorship_id == programme.id).limit(1)):
         asked.append((TimePoint.END_FEEDBACK, survey_waves.current_template(PRECEPTOR_FEEDBACK.key)))
@@ -172,10 +173,13 @@ def _open_end_surveys(programme: Preceptorship, on: date, today: date) -> list[s
     for time_point, template in asked:
         closes = on + survey_waves.window(time_point)
         if template is not None and time_point not in existing and closes > today:
-            db.session.add(SurveyInvitation(preceptorship_id=programme.id, template_id=template.id,
-                                            time_point=time_point, opens_on=on, closes_on=closes))
-            opened.append(time_point.value)
-    return opened
+            invitation = SurveyInvitation(preceptorship_id=programme.id, template_id=template.id,
+                                          time_point=time_point, opens_on=on, closes_on=closes)
+            db.session.add(invitation)
+            opened.append(invitation)
+    db.session.flush()
+    survey_waves.announce([survey_waves.Opened(i.id, programme.id, i.time_point, i.closes_on) for i in opened])
+    return [invitation.time_point.value for invitation in opened]
 
 
 def complete(programme: Preceptorship, on: date, reason: str, *, by: User | None = None,

@@ -11,7 +11,8 @@ feedback-on-your-preceptor form opens beside the end wave.
 
 Opening is idempotent and safe from several servers at once: an invitation is unique per
 programme and time point, and rows are inserted with ON CONFLICT DO NOTHING, so a second run,
-or a concurrent one, adds nothing and fails on nothing.
+or a concurrent one, adds nothing and fails on nothing. Each invitation a run adds tells its
+preceptee in the same transaction (`announce`, keyed by the invitation, so once).
 """
 
 from dataclasses import dataclass
@@ -25,13 +26,17 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import (
     Allocation,
+    Category,
     Preceptorship,
     ProgrammeStatus,
     StatusChange,
     SurveyInvitation,
     SurveyTemplate,
     TimePoint,
+    User,
 )
+from ..templating import long_date
+from . import notifications
 from .programmes import add_months
 from .survey_library import NEWLY_QUALIFIED, PRECEPTOR_FEEDBACK
 
@@ -152,5 +157,36 @@ def add_due(today: date) -> int:
     # RETURNING gives back only the rows this run inserted, not those another run got to first.
     added = db.session.execute(insert.on_conflict_do_nothing(
         index_elements=[SurveyInvitation.preceptorship_id, SurveyInvitation.time_point])
-        .returning(SurveyInvitation.id), rows).all()
+        .returning(SurveyInvitation.id, SurveyInvitation.preceptorship_id, SurveyInvitation.time_point,
+                   SurveyInvitation.closes_on), rows).all()
+    announce([Opened(*row) for row in added])
     return len(added)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An invitation just opened, as much of it as telling its preceptee needs."""
+
+    id: int
+    preceptorship_id: int
+    time_point: TimePoint
+    closes_on: date
+
+
+def announce(opened: list[Opened]) -> int:
+    """Tell each invitation's preceptee that it is open (one query finds them all); returns how
+    many were told. Keyed by the invitation, so a person hears about one invitation once."""
+    if not opened:
+        return 0
+    preceptees = dict(db.session.execute(
+        sa.select(Preceptorship.id, User).join(User, User.id == Preceptorship.preceptee_id)
+        .where(Preceptorship.id.in_({o.preceptorship_id for o in opened}))).all())
+    told = 0
+    for invitation in sorted(opened, key=lambda o: o.id):
+        last_day = long_date(invitation.closes_on - timedelta(days=1))
+        told += notifications.notify(
+            preceptees[invitation.preceptorship_id], Category.SURVEY,
+            f"The survey “{invitation.time_point.label}” is open: please answer it by {last_day}",
+            notifications.link_to("preceptee.survey", invitation_id=invitation.id),
+            key=f"survey-open:{invitation.id}") is not None
+    return told
