@@ -79,6 +79,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .caseload import bp as caseload_bp
     from .lead import bp as lead_bp
     from .main import bp as main_bp
+    from .notifications import bp as notifications_bp
     from .preceptee import bp as preceptee_bp
 
     auth.init_app(app)
@@ -86,7 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     templating.init_app(app)
     security.init_app(app)
     app.url_map.converters["int"] = DatabaseId
-    for blueprint in (main_bp, preceptee_bp, caseload_bp, lead_bp, admin_bp):
+    for blueprint in (main_bp, preceptee_bp, caseload_bp, lead_bp, admin_bp, notifications_bp):
         app.register_blueprint(blueprint)
 
     from . import cli

@@ -144,9 +144,20 @@ EXPECTED = {
     "admin.audit_log_csv": ("GET", "/admin/audit.csv", only(LEAD, ADMIN)),
     "admin.audit_log_xlsx": ("GET", "/admin/audit.xlsx", only(LEAD, ADMIN)),
     "admin.erase": ("GET", "/admin/people/1/erase", only(ADMIN)),  # themselves: the page says they cannot
+    "admin.outbox": ("GET", "/admin/outbox", only(ADMIN)),
+    # No email 1 exists: 404 for an admin, refused before that for everyone else.
+    "admin.retry_email": ("POST", "/admin/outbox/1/retry", {**only(ADMIN), ADMIN: 404}),
     # -- programme administration
     "lead.programmes_list": ("GET", "/lead/programmes", only(LEAD, ADMIN)),
     "lead.programme": ("GET", "/lead/programmes/1", {**only(LEAD, ADMIN), LEAD: 404, ADMIN: 404}),  # none yet
+    # notifications (issue 8)
+    "notifications.index": ("GET", "/notifications", only(*SIGNED_IN)),
+    "notifications.mark_read": ("POST", "/notifications/1/read", {ANON: 302, **{who: 404 for who in SIGNED_IN}}),
+    "notifications.read_all": ("POST", "/notifications/read-all", {ANON: 302, **{who: 302 for who in SIGNED_IN}}),
+    "notifications.count": ("GET", "/notifications/count", only(*SIGNED_IN)),
+    "notifications.settings": ("GET", "/notifications/settings", only(*SIGNED_IN)),
+    # Public, from an email: a token that was never issued is a clear 400 page for anyone.
+    "notifications.unsubscribe": ("GET", "/unsubscribe/not-a-token", {who: 400 for who in (ANON, *SIGNED_IN)}),
 }
 
 

@@ -27,6 +27,9 @@ ACTION_LABELS = {
     "meeting.book": "Meeting booked",
     "meeting.record": "Meeting recorded",
     "milestone.set_evidence": "Milestone evidence changed",
+    "notifications.preferences": "Email choices changed",
+    "notifications.unsubscribe": "Unsubscribed from an email link",
+    "outbox.retry": "Failed email sent again",
     "milestone.request_sign_off": "Sign-off requested",
     "milestone.withdraw_request": "Sign-off request withdrawn",
     "milestone.sign_off": "Milestone signed off",
@@ -77,15 +80,17 @@ OBJECT_LABELS = {
     "site": "Site",
     "milestone_template": "Framework milestone",
     "learning_need_area": "Learning needs area",
+    "outbox_message": "Email",
     "system": "The service",
 }
 
 # Keys of `details` whose value is a person's id: shown with their name (read now).
-PERSON_KEYS = frozenset({"by", "preceptor"})
+PERSON_KEYS = frozenset({"by", "preceptor", "user"})
 KEY_LABELS = {
     "by": "By", "preceptor": "Preceptor", "on": "On", "new_end": "New planned end", "via": "Through",
     "lead_departments": "Departments they lead", "trust_wide": "Whole trust", "sha256": "File fingerprint",
     "entries": "Log entries", "preceptorship_ids": "Programmes", "user_ids": "People",
+    "user": "To", "was": "It had",
 }
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
