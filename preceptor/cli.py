@@ -86,7 +86,7 @@ def notifications_group() -> None:
 @notifications_group.command("send")
 @click.option("--loop", is_flag=True, help="Keep running, sending what falls due (a worker).")
 @click.option("--interval", default=30, show_default=True, help="Seconds between rounds with --loop.")
-@click.option("--limit", default=100, show_default=True, help="Messages claimed at a time.")
+@click.option("--limit", default=1000, show_default=True, help="Messages sent at most per round.")
 def send_command(loop: bool, interval: int, limit: int) -> None:
     """Send the outbox's due messages, once (for cron) or in a loop. Safe to run on several
     servers at once: each message is sent at most once."""
@@ -99,8 +99,12 @@ def send_command(loop: bool, interval: int, limit: int) -> None:
 
     transport = transport_for(current_app)
     while True:
-        report = send_due(transport, limit=limit)
-        click.echo(f"Outbox: {report}.")
+        try:
+            click.echo(f"Outbox: {send_due(transport, limit=limit)}.")
+        except Exception:  # a worker outlives a database restart: log it, wait, go on
+            if not loop:
+                raise
+            current_app.logger.exception("notifications send: this round failed; trying again in %s s", interval)
         if not loop:
             break
         db.session.remove()

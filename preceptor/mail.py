@@ -6,6 +6,7 @@ large) and any other exception for a failure worth retrying (server down, timeou
 """
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class SmtpTransport:
         smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=config["MAIL_TIMEOUT_SECONDS"])
         try:
             if config["MAIL_USE_STARTTLS"]:
-                smtp.starttls()
+                smtp.starttls(context=ssl.create_default_context())  # checks the certificate
             if config["MAIL_USERNAME"]:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
             try:

@@ -196,25 +196,30 @@ def test_two_senders_at_once_send_each_message_exactly_once(app, make):
         notifications.notify(people[n % 4], Category.SURVEY, f"Message {n}")
     db.session.commit()
     barrier = threading.Barrier(2)
-    reports = []
+    reports, errors = [], []
 
     with Sink() as sink:
         transport = smtp_config(app, sink.port)
 
         def sender():
             with app.app_context():
-                barrier.wait()
-                reports.append(send_due(transport, limit=5))
-                db.session.remove()
+                try:
+                    barrier.wait()
+                    reports.append(send_due(transport))
+                except Exception as error:  # noqa: BLE001  reported below, not lost in the thread
+                    errors.append(error)
+                finally:
+                    db.session.remove()
 
         threads = [threading.Thread(target=sender) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads) and errors == []
     subjects = sorted(str(m["Subject"]) for m in sink.received)
     assert subjects == sorted(f"Message {n}" for n in range(60))  # each once: no gaps, no copies
-    assert all(report.sent > 0 for report in reports), reports  # both senders took part
+    assert len(reports) == 2 and all(report.sent > 0 for report in reports), reports  # both took part
     assert {m.status for m in outbox()} == {OutboxStatus.SENT}
 
 
@@ -243,3 +248,46 @@ def test_a_message_whose_sender_died_mid_send_is_reported_and_not_sent_again(app
         assert str(send_due(FileTransport(tmp_path))) == "0 sent, 0 to retry, 0 failed"
     assert f"outbox messages [{message.id}] were claimed over an hour ago" in caplog.text
     assert list(tmp_path.glob("*.eml")) == []
+
+
+def test_a_digest_leaves_out_what_the_person_turned_off_and_two_runs_write_one(app, make):
+    person = make.user(Role.PRECEPTEE)
+    for category in (Category.SURVEY, Category.MILESTONE):
+        notifications.set_delivery(person.id, category, Delivery.DIGEST)
+        notifications.notify(person, category, f"About {category.value}")
+    notifications.set_delivery(person.id, Category.SURVEY, Delivery.OFF)  # unsubscribed since
+    db.session.commit()
+    barrier, written, errors = threading.Barrier(2), [], []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait()
+                written.append(compose_digests())
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001  reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == [] and sorted(written) == [0, 1]
+    [digest] = outbox(OutboxStatus.PENDING)
+    assert "About milestone" in digest.body and "About survey" not in digest.body
+    left_out = next(m for m in outbox(OutboxStatus.DIGESTED) if m.category is Category.SURVEY)
+    assert left_out.digest_id is None and "turned these emails off" in left_out.last_error
+
+
+def test_a_line_break_never_reaches_a_header(app, make, tmp_path):
+    person = make.user(Role.PRECEPTEE)
+    notifications.notify(person, Category.SIGN_OFF, "Sam\nBcc: everyone@nhs.net asked you to sign off")
+    [message] = outbox()
+    assert message.subject == "Sam Bcc: everyone@nhs.net asked you to sign off"
+    message.subject = "Written\r\nBcc: everyone@nhs.net"  # however one got in, it is refused, not retried
+    db.session.commit()
+    assert str(send_due(FileTransport(tmp_path))) == "0 sent, 0 to retry, 1 failed"
+    assert "cannot be written as an email" in outbox()[0].last_error

@@ -1,6 +1,7 @@
 """The email outbox page for administrators: failed emails with their reasons, sent again to the
 person's corrected address, refusals shown, and the home page's count."""
 
+import pytest
 from sqlalchemy import select
 
 from preceptor.extensions import db
@@ -78,3 +79,15 @@ def test_an_unknown_message_is_not_found_and_a_missing_token_changes_nothing(cli
     assert client.post(f"/admin/outbox/{message.id}/retry").status_code == 400
     db.session.refresh(message)
     assert message.status is OutboxStatus.FAILED
+
+
+def test_two_clicks_on_send_again_put_the_email_back_once(app, make):
+    from preceptor.services import outbox_review
+
+    _, message = failed_email(make)
+    admin = make.user(Role.ADMIN)
+    db.session.commit()
+    seen = db.session.get(OutboxMessage, message.id)  # the page was drawn with it failed
+    db.session.execute(OutboxMessage.__table__.update().values(status="sending"))  # a sender claimed it since
+    with pytest.raises(outbox_review.RetryRefused, match="Someone else"):
+        outbox_review.retry(seen, admin)

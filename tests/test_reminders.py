@@ -299,3 +299,31 @@ def test_the_command_prints_what_it_made(app, make, runner):
     assert runner.invoke(args=["reminders", "run"]).output == expected
     assert count(Notification) == 1  # committed by the command
     assert runner.invoke(args=["reminders", "run"]).output == expected.replace("soon 1", "soon 0")
+
+
+def test_two_runs_at_the_same_moment_take_turns_and_remind_once(app, trust):
+    import threading
+
+    for milestone in milestones_of(trust["sam"])[:3]:
+        milestone.due_date = TODAY - timedelta(days=2)
+    db.session.commit()
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(reminders.run_reminders(TODAY)["milestones overdue"])
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001  reported below, not lost in the thread
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == [] and sorted(results) == [0, 6]  # 3 milestones x (Sam and Priya), once
+    assert count(Notification) == 6

@@ -8,10 +8,10 @@ same transaction, so each is listed in exactly one digest.
 from itertools import groupby
 
 from flask import render_template
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import OutboxMessage, OutboxStatus, User
+from ..models import Delivery, NotificationPreference, OutboxMessage, OutboxStatus, User
 from .notifications import absolute
 
 
@@ -21,13 +21,23 @@ def compose_digests() -> int:
     waiting = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DIGEST)
         .order_by(OutboxMessage.user_id, OutboxMessage.id).with_for_update(skip_locked=True)).all()
+    turned_off = set(db.session.execute(
+        select(NotificationPreference.user_id, NotificationPreference.category)
+        .where(NotificationPreference.delivery == Delivery.OFF,
+               NotificationPreference.user_id.in_({m.user_id for m in waiting if m.user_id}))).all())
     written = 0
     for user_id, group in groupby(waiting, key=lambda m: m.user_id):
         items = list(group)
+        if not _take(items):
+            continue  # another run took them first
         user = db.session.get(User, user_id) if user_id else None
         if user is None or not user.is_active:
-            for item in items:
-                item.status, item.last_error = OutboxStatus.FAILED, "the person's account is closed"
+            _leave_out(items, "the person's account is closed")
+            continue
+        off = [item for item in items if (user_id, item.category) in turned_off]
+        _leave_out(off, "the person turned these emails off before their digest")
+        items = [item for item in items if item not in off]
+        if not items:
             continue
         digest = OutboxMessage(
             user_id=user.id, category=None, to_address=user.email,
@@ -39,6 +49,23 @@ def compose_digests() -> int:
         db.session.add(digest)
         db.session.flush()
         for item in items:
-            item.status, item.digest_id = OutboxStatus.DIGESTED, digest.id
+            item.digest_id = digest.id
         written += 1
     return written
+
+
+def _take(items: list[OutboxMessage]) -> bool:
+    """Mark these messages digested, if no other run has: on SQLite the select above locked
+    nothing, so the check is in the UPDATE (SQLite runs one writer at a time)."""
+    ids = [item.id for item in items]
+    taken = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == OutboxStatus.DIGEST)
+        .values(status=OutboxStatus.DIGESTED).execution_options(synchronize_session=False)).rowcount
+    for item in items:
+        db.session.refresh(item, ["status"])
+    return taken == len(ids)
+
+
+def _leave_out(items: list[OutboxMessage], why: str) -> None:
+    for item in items:
+        item.last_error = why  # digested into nothing: kept, with the reason

@@ -33,6 +33,7 @@ def notify(user: User, category: Category, message: str, link: str | None = None
     (deactivated or erased)."""
     if not user.is_active:
         return None
+    message = " ".join(message.split())  # no line breaks: the message is also an email's subject
     if key is not None and db.session.scalar(select(Notification.id).where(
             Notification.user_id == user.id, Notification.key == key)) is not None:
         return None

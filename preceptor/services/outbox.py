@@ -109,7 +109,10 @@ def send_one(message: OutboxMessage, transport, now: datetime) -> str:
     try:
         if not EMAIL.match(message.to_address or ""):
             raise PermanentFailure(f"the address {message.to_address!r} is not a valid email address")
-        email = as_email(message)
+        try:
+            email = as_email(message)
+        except ValueError as error:  # a header the email library refuses (a line break, say)
+            raise PermanentFailure(f"the message cannot be written as an email: {error}") from error
         size = len(bytes(email))
         if size > current_app.config["MAIL_MAX_BYTES"]:
             raise PermanentFailure(f"the message is {size:,} bytes, over the limit of "
@@ -126,13 +129,14 @@ def send_one(message: OutboxMessage, transport, now: datetime) -> str:
     return outcome
 
 
-def send_due(transport, *, limit: int = 100, now: datetime | None = None) -> SendReport:
-    """Send every message due now, `limit` at a time."""
+def send_due(transport, *, limit: int = 1000, now: datetime | None = None) -> SendReport:
+    """Send the messages due now, up to `limit`. Each is claimed just before it is sent, so a
+    sender that is stopped leaves at most one message unrecorded, never a batch."""
     sender = uuid.uuid4().hex
     report = SendReport()
-    while True:
+    for _ in range(limit):
         now_ = now or utcnow()
-        ids, any_due = claim(limit, now_, sender)
+        ids, any_due = claim(1, now_, sender)
         if not any_due:
             break
         for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))

@@ -2,7 +2,7 @@
 failed or are stuck, and sending a failed one again (to the person's current address, so a
 corrected email address fixes it)."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import OutboxMessage, OutboxStatus, User
@@ -40,7 +40,13 @@ def retry(message: OutboxMessage, by: User) -> None:
     if person is None or not person.is_active:
         raise RetryRefused("The person's account is closed, so the email cannot be sent again")
     before = message.status
-    message.to_address = person.email
-    message.status, message.attempts, message.next_attempt_at = OutboxStatus.PENDING, 0, utcnow()
-    message.last_error = None
+    # Only from the state this page saw: two clicks at once put it back once, and a message a
+    # sender has claimed since is left alone.
+    changed = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == before)
+        .values(to_address=person.email, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
+                last_error=None)
+        .execution_options(synchronize_session="fetch")).rowcount
+    if changed != 1:
+        raise RetryRefused("Someone else has just sent this email again")
     audit.record("outbox.retry", message, actor_id=by.id, details={"was": before.value, "user": person.id})

@@ -25,9 +25,10 @@ paused programme's dates wait for it to resume, and an ended programme has nothi
   and counts the reminder on the invitation. Surveys of ended programmes stay open (the end of
   programme survey opens at completion), so only paused programmes are left out.
 
-Nothing here commits: the command commits once. Two runs at the same moment cannot both
-record one reminder (UNIQUE(user_id, key)); the second fails at its commit, having added
-nothing that the first did not.
+Nothing here commits: the command commits once. Runs take turns: a run first takes a lock
+(an advisory lock on PostgreSQL, the write lock on SQLite), so a second run at the same moment
+waits for the first to commit and then finds every reminder already made. UNIQUE(user_id, key)
+backs this up.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -63,7 +64,8 @@ Preceptor = aliased(User, name="preceptor")
 
 def run_reminders(today: date | None = None) -> dict[str, int]:
     """Make today's reminders; how many notifications each kind created."""
-    today = today or date.today()
+    today = today or datetime.now(local_zone()).date()  # the trust's day, not the server's
+    _one_run_at_a_time()
     return {
         "milestones due soon": due_soon(today),
         "milestones overdue": overdue(today),
@@ -71,6 +73,17 @@ def run_reminders(today: date | None = None) -> dict[str, int]:
         "reviews waiting": reviews_waiting(today),
         "surveys not answered": surveys_open(today),
     }
+
+
+RUN_LOCK = 80_080_001  # the advisory lock's number, unique to this job
+
+
+def _one_run_at_a_time() -> None:
+    """Wait for any other run to commit before reading what has been sent."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": RUN_LOCK})
+    else:  # an UPDATE that matches nothing still takes SQLite's write lock, until the commit
+        db.session.execute(sa.text("UPDATE notification SET key = key WHERE 0 = 1"))
 
 
 def _setting(name: str) -> int:
