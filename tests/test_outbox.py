@@ -17,7 +17,7 @@ from preceptor.models import Category, Delivery, Notification, OutboxMessage, Ou
 from preceptor.models._columns import utcnow
 from preceptor.services import notifications
 from preceptor.services.digests import compose_digests
-from preceptor.services.outbox import backoff, send_due
+from preceptor.services.outbox import as_email, backoff, send_due
 
 
 def outbox(status: OutboxStatus | None = None) -> list[OutboxMessage]:
@@ -126,9 +126,11 @@ def test_sending_through_smtp_delivers_each_message_once(app, make):
         transport = smtp_config(app, sink.port)
         assert str(send_due(transport)) == "1 sent, 0 to retry, 0 failed"
         assert str(send_due(transport)) == "0 sent, 0 to retry, 0 failed"
+    assert as_email(outbox()[0])["Message-ID"] == as_email(outbox()[0])["Message-ID"]  # the same on a retry
     [received] = sink.received
     assert received["To"] == person.email and received["Subject"] == "You have a preceptor"
     assert "/unsubscribe/" in received.get_content()
+    assert received["List-Unsubscribe"].startswith("<http://127.0.0.1:5000/unsubscribe/")  # readable, not encoded
     token = received["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
     assert notifications.read_unsubscribe_token(token) == (person.id, Category.ALLOCATION)
     assert outbox()[0].status is OutboxStatus.SENT and outbox()[0].sent_at is not None

@@ -17,7 +17,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.policy import default as default_policy
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -32,6 +33,9 @@ log = logging.getLogger("preceptor.outbox")
 
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 MAX_DELAY = timedelta(hours=6)
+# Long headers (the unsubscribe link) stay on one line: folded, Python would encode the link
+# and mail programs could not read it. 998 is SMTP's own limit.
+ONE_LINE_HEADERS = default_policy.clone(max_line_length=998)
 STUCK_AFTER = timedelta(hours=1)
 
 
@@ -75,12 +79,13 @@ def claim(limit: int, now: datetime, sender: str) -> tuple[list[int], bool]:
 
 def as_email(message: OutboxMessage) -> EmailMessage:
     config = current_app.config
-    email = EmailMessage()
+    email = EmailMessage(policy=ONE_LINE_HEADERS)
     email["From"] = config["MAIL_FROM"]
     email["To"] = message.to_address
     email["Subject"] = message.subject
     # The same id on every attempt, so a mail server that did receive an attempt can drop a copy.
-    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="preceptorship.invalid")
+    host = urlsplit(config["PORTAL_URL"]).hostname or "localhost"
+    email["Message-ID"] = f"<outbox-{message.id}.{message.created_at:%Y%m%d%H%M%S}@{host}>"
     if message.category is not None and message.user_id is not None:
         # Mail programs show their own "unsubscribe" button for this header.
         token = unsubscribe_token(message.user_id, message.category)
