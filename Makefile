@@ -17,7 +17,7 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed static/vendor/.copied
+setup: $(VENV)/.installed static/vendor/.copied static/vendor/.compressed
 
 # Python packages into a virtual environment; redone when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -33,6 +33,11 @@ node_modules/.installed: package.json package-lock.json
 
 static/vendor/.copied: node_modules/.installed preceptor/vendor.py $(VENV)/.installed
 	$(BIN)/python -m preceptor.vendor
+	touch $@
+
+# Gzip and brotli copies of static/'s text files, again when the portal's own CSS or JavaScript changes.
+static/vendor/.compressed: static/vendor/.copied $(wildcard static/css/*.css static/js/*.js)
+	$(BIN)/python -m preceptor.vendor compress
 	touch $@
 
 lint: setup

@@ -11,7 +11,7 @@ from flask import Flask
 from jinja2 import BytecodeCache, ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, select_autoescape
 from werkzeug.routing import IntegerConverter
 
-from . import config, database
+from . import config, database, query_count
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .fields import DATABASE_INT_MAX
 
@@ -69,12 +69,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     config.load(app, test_config)
 
     db.init_app(app)
+    query_count.init_app(app)  # first of the after_request hooks, so it runs last
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
 
-    from . import auth, errors, security, templating
+    from . import auth, compression, errors, security, static_files, templating
     from .admin import bp as admin_bp
     from .caseload import bp as caseload_bp
     from .lead import bp as lead_bp
@@ -86,6 +87,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
     security.init_app(app)
+    compression.init_app(app)
+    static_files.init_app(app)  # wraps wsgi_app: /static/ is answered before Flask
     app.url_map.converters["int"] = DatabaseId
     for blueprint in (main_bp, preceptee_bp, caseload_bp, lead_bp, admin_bp, notifications_bp):
         app.register_blueprint(blueprint)

@@ -3,6 +3,10 @@
 Run as `python -m preceptor.vendor` after `npm ci`. The NHS.UK stylesheet is rewritten on
 the way: its asset URLs become relative to the copied file, and its web-font rules (which
 point at an external host) are dropped so nothing loads from outside; text falls back to Arial.
+
+Then every text file in static/ (these and the portal's own CSS and JavaScript) gets gzip and
+brotli copies beside it, which WhiteNoise serves (see static_files.py). `python -m preceptor.vendor
+compress` does only that: `make setup` runs it again when a file in static/css or static/js changes.
 """
 
 import re
@@ -10,9 +14,12 @@ import shutil
 import sys
 from pathlib import Path
 
+from .static_files import precompress
+
 ROOT = Path(__file__).resolve().parent.parent
 NODE = ROOT / "node_modules"
-VENDOR = ROOT / "static" / "vendor"
+STATIC = ROOT / "static"
+VENDOR = STATIC / "vendor"
 
 FONT_FACE = re.compile(r"@font-face\{[^}]*\}")
 
@@ -37,5 +44,12 @@ def copy_assets() -> None:
     print(f"front-end assets copied to {VENDOR.relative_to(ROOT)}/")
 
 
+def compress_static() -> None:
+    count = precompress(STATIC)
+    print(f"compressed copies written for {count} files in {STATIC.relative_to(ROOT)}/")
+
+
 if __name__ == "__main__":
-    copy_assets()
+    if sys.argv[1:] != ["compress"]:
+        copy_assets()
+    compress_static()
