@@ -48,6 +48,19 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=60)
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    # Failed sign-ins (Flask-Limiter). Per account, to stop password guessing; per address, far
+    # higher, because a hospital's staff often share one public address. In memory on one server;
+    # several servers must share one store, e.g. PRECEPTOR_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0.
+    SIGN_IN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    SIGN_IN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_KEY_PREFIX = "preceptor"
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After on a refusal
+    RATELIMIT_SWALLOW_ERRORS = True  # a store that is down must not stop staff signing in; it is logged
+    # Proxies in front of the portal that set X-Forwarded-For and X-Forwarded-Proto (nginx,
+    # HAProxy): 1 behind one proxy. Then the limits see each person's own address, and HTTPS
+    # at the proxy makes cookies Secure-aware and turns on HSTS. 0 when the portal is reached directly.
+    TRUSTED_PROXIES = 0
 
     # Notifications by email. Links in emails start with PORTAL_URL. MAIL_BACKEND "file" writes
     # each message to instance/outbox/ as a .eml file (nothing leaves the machine); "smtp" sends

@@ -5,6 +5,7 @@ no MIME sniffing, a referrer policy, and HSTS when served over HTTPS."""
 import secrets
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def csp_nonce() -> str:
@@ -32,3 +33,6 @@ def _headers(response):
 
 def init_app(app: Flask) -> None:
     app.after_request(_headers)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:  # the client's address and scheme as the proxy saw them; never trusted without a proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)

@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.sign_in"
     login_manager.session_protection = "strong"
     app.register_blueprint(bp)
+    limits.init_app(app)
 
 
 @login_manager.user_loader
@@ -27,4 +28,4 @@ def load_user(token: str) -> User | None:
     return user
 
 
-from . import passwords, views  # noqa: E402,F401  (routes register on the blueprint)
+from . import limits, passwords, views  # noqa: E402,F401  (routes register on the blueprint)

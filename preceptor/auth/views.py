@@ -34,7 +34,8 @@ def home_url() -> str:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    """The sign-in page; a signed-in user goes straight to their home page."""
+    """The sign-in page; a signed-in user goes straight to their home page. Failed attempts
+    are limited (auth/limits.py)."""
     if current_user.is_authenticated:
         return redirect(home_url())
     form = SignInForm(next=request.args.get("next", ""))

@@ -1,0 +1,49 @@
+"""Failed sign-ins are limited per account and per address (Flask-Limiter).
+
+Only failures count: a sign-in that works redirects, a failed one shows the form again. Once
+a limit is reached every attempt is refused with 429, the right password too, until the
+moving window has room again; the page says how long that is. Each app gets its own
+limiter (Flask-Limiter keeps some settings from the first app it meets), so the counts live
+in the store RATELIMIT_STORAGE_URI names: memory on one server, Redis for several.
+"""
+
+import logging
+import time
+
+from flask import Flask, current_app, render_template, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+log = logging.getLogger(__name__)
+
+
+def _account() -> str:
+    return "account:" + request.form.get("email", "").strip().lower()[:320]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 200
+
+
+def minutes_to_wait(limiter: Limiter) -> int:
+    """Whole minutes until the limit that refused this request lets an attempt through."""
+    current = limiter.current_limit
+    reset_at = current.reset_at if current else time.time() + 60
+    return max(1, round((reset_at - time.time()) / 60))  # the window ends a second or two past a whole minute
+
+
+def init_app(app: Flask) -> None:
+    """Limit the sign-in view (registered before this is called)."""
+    limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")
+    limiter.init_app(app)
+    per_account = limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], key_func=_account,
+                                methods=["POST"], deduct_when=_failed, scope="sign-in-account")
+    per_address = limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"],
+                                methods=["POST"], deduct_when=_failed, scope="sign-in-address")
+    app.view_functions["auth.sign_in"] = per_account(per_address(app.view_functions["auth.sign_in"]))
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_attempts(error):
+        log.warning("sign-in refused after too many failed attempts (%s) from %s", error.limit.limit,
+                    request.remote_addr)
+        return render_template("auth/too_many_attempts.html", minutes=minutes_to_wait(limiter)), 429
