@@ -53,9 +53,26 @@ def test_sign_ins_that_work_do_not_count(client, make):
     assert refused(client.sign_in("nq@test.nhs.uk", PASSWORD))
 
 
-def test_an_address_is_paused_after_its_own_limit_across_accounts(database_url, make):
-    app = create_app(config_for(database_url, SIGN_IN_LIMIT_PER_ADDRESS="3 per 15 minutes"))
-    app.test_client_class = Client
+@pytest.fixture
+def new_app(database_url):
+    """Apps with their own settings on this test's database; their connections closed after."""
+    made = []
+
+    def make_app(**settings):
+        app = create_app(config_for(database_url, **settings))
+        app.test_client_class = Client
+        made.append(app)
+        return app
+
+    yield make_app
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_an_address_is_paused_after_its_own_limit_across_accounts(new_app, make):
+    app = new_app(SIGN_IN_LIMIT_PER_ADDRESS="3 per 15 minutes")
     with app.app_context():
         make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
         db.session.commit()
@@ -69,9 +86,8 @@ def test_an_address_is_paused_after_its_own_limit_across_accounts(database_url, 
         db.session.remove()
 
 
-def test_behind_a_trusted_proxy_the_limit_is_per_forwarded_address(database_url):
-    app = create_app(config_for(database_url, SIGN_IN_LIMIT_PER_ADDRESS="2 per 15 minutes", TRUSTED_PROXIES=1))
-    app.test_client_class = Client
+def test_behind_a_trusted_proxy_the_limit_is_per_forwarded_address(new_app):
+    app = new_app(SIGN_IN_LIMIT_PER_ADDRESS="2 per 15 minutes", TRUSTED_PROXIES=1)
     client = app.test_client()
     one, two = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "198.51.100.8"}
     for n in range(2):
@@ -89,12 +105,10 @@ def redis_url() -> str:
     return url
 
 
-def test_two_servers_sharing_redis_share_the_count(database_url, make):
+def test_two_servers_sharing_redis_share_the_count(new_app, make):
     """Failures on one server count on the other: what several servers behind a proxy need."""
     shared = {"RATELIMIT_STORAGE_URI": redis_url(), "RATELIMIT_KEY_PREFIX": f"test-{secrets.token_hex(6)}"}
-    first, second = (create_app(config_for(database_url, **shared)) for _ in range(2))
-    for app in (first, second):
-        app.test_client_class = Client
+    first, second = new_app(**shared), new_app(**shared)
     with first.app_context():
         make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
         db.session.commit()

@@ -10,6 +10,7 @@ to them over plain HTTP as a browser would: cookies, the page's CSRF token, form
 
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -46,6 +47,7 @@ SECRET_KEY = "two-servers-shared-secret"  # noqa: S105  (the one key both server
 HASH_METHOD = "pbkdf2:sha256:1000"  # as the factories hash the test users' passwords
 USER_AGENT = "two-servers-test"
 START_SECONDS = 60
+REDIS_URL = "redis://127.0.0.1:6379/0"
 PROBLEM = re.compile(r"[^<>]*(?:places taken|Someone else|not |cannot )[^<>]*")
 
 
@@ -84,7 +86,10 @@ def server_env(database_url: str, instance: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if key not in {"DATABASE_URL", "SECRET_KEY", "GUNICORN_CMD_ARGS"} and not key.startswith("PRECEPTOR_")}
     env.update(DATABASE_URL=database_url, SECRET_KEY=SECRET_KEY, PRECEPTOR_PASSWORD_HASH_METHOD=HASH_METHOD,
-               PRECEPTOR_INSTANCE_PATH=str(instance))
+               PRECEPTOR_INSTANCE_PATH=str(instance),
+               # Failed sign-ins are counted in one Redis for both (a fresh prefix: nothing from earlier runs).
+               PRECEPTOR_RATELIMIT_STORAGE_URI=REDIS_URL,
+               PRECEPTOR_RATELIMIT_KEY_PREFIX=f"two-servers-{secrets.token_hex(6)}")
     return env
 
 
@@ -319,3 +324,29 @@ def test_allocations_through_both_servers_at_once_never_exceed_the_cap(servers, 
     assert sorted(current) == sorted(placed)
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                              .where(AuditEvent.action == "allocation.start")) == cap
+
+
+def test_failed_sign_ins_on_both_servers_count_together(servers, make):
+    """Five wrong passwords, alternately on A and B, pause the account on both: the limit is
+    kept in the shared Redis, not in each server's memory."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    a, b = servers
+    make.user(Role.PRECEPTEE, email="guessed@test.nhs.uk")
+    db.session.commit()
+    browser = Browser()
+    for n in range(5):
+        server = (a, b)[n % 2]
+        token = browser.csrf_token(server, "/sign-in")
+        response = browser.post(server, "/sign-in", {"email": "guessed@test.nhs.uk", "password": "wrong-password-here",
+                                                     "csrf_token": token})
+        assert response.status == 200, f"attempt {n + 1} on {server.base}: {response.status}"
+    for server in (a, b):
+        token = browser.csrf_token(server, "/sign-in")
+        response = browser.post(server, "/sign-in", {"email": "guessed@test.nhs.uk", "password": PASSWORD,
+                                                     "csrf_token": token})
+        assert response.status == 429 and "Too many sign-in attempts" in response.text, server.base
