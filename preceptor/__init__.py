@@ -75,7 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
 
-    from . import auth, compression, errors, security, static_files, templating
+    from . import auth, compression, errors, request_ids, security, static_files, templating
     from .admin import bp as admin_bp
     from .caseload import bp as caseload_bp
     from .lead import bp as lead_bp
@@ -84,6 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .preceptee import bp as preceptee_bp
 
     auth.init_app(app)
+    request_ids.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
     security.init_app(app)

@@ -2,7 +2,6 @@
 reference that support can find in the log."""
 
 import logging
-import secrets
 
 from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
+from .request_ids import request_id
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error):
         db.session.rollback()
-        reference = secrets.token_hex(4)
-        log.exception("unhandled error, reference %s", reference)
+        reference = request_id()
+        log.exception("unhandled error on %s %s, reference %s", request.method, request.path, reference)
         return _page(500, reference=reference)
