@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app preceptor create-user`, `seed-demo`, `surveys open-due`,
+"""Command-line tools: `flask --app preceptor create-user`, `seed-demo`, `seed-scale`, `surveys open-due`,
 `backup`, `notifications send|digest` and `reminders run`."""
 
 import click
@@ -50,6 +50,32 @@ def seed_demo_command() -> None:
     from .demo import demo_password
 
     click.echo(f"  password: {demo_password()}")
+
+
+@click.command("seed-scale")
+@click.option("--seed", default=2026, show_default=True, help="The same seed gives the same trust.")
+@click.option("--scale", default=1.0, show_default=True, help="Multiplies every count (0.05: a small trust).")
+def seed_scale_command(seed: int, scale: float) -> None:
+    """Fill an empty, migrated database with a large generated trust (for benchmarks)."""
+    import sqlalchemy as sa
+
+    from .scale import SCALE_PASSWORD, ScaleRefused, generate
+
+    if scale <= 0:
+        raise click.BadParameter("give a scale above 0", param_hint="--scale")
+    try:
+        summary = generate(seed=seed, scale=scale)
+    except ScaleRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    if db.engine.dialect.name == "postgresql":  # planner statistics for the new rows, before anyone measures
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+    for table, count in summary.counts.items():
+        click.echo(f"  {table:<28} {count:>9,}")
+    click.echo(f"Generated in {summary.seconds:.1f} s (seed {seed}, scale {scale}). Sign in as:")
+    for role, email in summary.accounts.items():
+        click.echo(f"  {role:<15} {email}")
+    click.echo(f"  password: {SCALE_PASSWORD}")
 
 
 @click.group("surveys")
@@ -142,5 +168,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(reminders_group)
     app.cli.add_command(create_user_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(seed_scale_command)
     app.cli.add_command(surveys_group)
     app.cli.add_command(backup_command)
