@@ -1,5 +1,5 @@
-"""Form fields shared across areas: the NHS.UK date input (day, month and year boxes), and
-the filter that trims typed text."""
+"""Form fields shared across areas: the NHS.UK date input (day, month and year boxes), the
+filter that trims typed text, and the length caps every text field carries."""
 
 import re
 from datetime import date
@@ -7,7 +7,7 @@ from datetime import date
 from markupsafe import Markup
 from wtforms import Field
 from wtforms.utils import unset_value
-from wtforms.validators import StopValidation
+from wtforms.validators import Length, StopValidation, ValidationError
 
 DATE_PARTS = ("day", "month", "year")
 
@@ -32,8 +32,35 @@ def chosen_id(value) -> int | None:
 
 
 def strip(value):
-    """A WTForms filter: surrounding spaces are not part of what someone meant to type."""
-    return value.strip() if isinstance(value, str) else value
+    """A WTForms filter: surrounding spaces are not part of what someone meant to type. A
+    browser posts a text area's line breaks as CRLF but counts each as one character against
+    `maxlength`; keeping LF makes the server count what the browser counted."""
+    return value.strip().replace("\r\n", "\n") if isinstance(value, str) else value
+
+
+class Cap(Length):
+    """A length cap that ends the field's checks when broken: nothing else said about text that
+    is too long helps, and a huge value should not reach slower checks (a password hash)."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except ValidationError as error:
+            raise StopValidation(str(error)) from error
+
+
+def capped(maximum: int, label: str) -> Cap:
+    """A text field's length cap, with the NHS.UK message ("Summary must be 2,000 characters or
+    fewer"). It also sets the field's `maxlength` flag, which the form macros render."""
+    return Cap(max=maximum, message=f"{label} must be {maximum:,} characters or fewer")
+
+
+HIDDEN_MAX = 200  # a hidden field carries a version, a fingerprint or a key: never more
+
+
+def hidden_cap(maximum: int = HIDDEN_MAX) -> Cap:
+    """The cap on a hidden field: only a tampered request goes over it."""
+    return Cap(max=maximum, message="The form was changed before it was sent. Reload the page and try again")
 
 
 class DateParts(Field):

@@ -16,7 +16,7 @@ from wtforms import Form, StringField, ValidationError
 
 from ..access import lead_scope, role_required
 from ..exports import csv_response, xlsx_response
-from ..fields import DateParts, chosen_id, strip
+from ..fields import DateParts, capped, chosen_id, strip
 from ..models import AuditEvent, Role
 from ..rendering import render_page
 from ..services import audit_search as service
@@ -32,10 +32,11 @@ def _digits(form, field):
 class AuditFilterForm(Form):
     """The filters as typed (a GET form: nothing is changed, so no CSRF token)."""
 
-    person = StringField("Person", filters=[strip], default="")
-    object_type = StringField("Object", default="")
-    object_id = StringField("Object number", filters=[strip], validators=[_digits], default="")
-    action = StringField("Action", default="")
+    person = StringField("Person", filters=[strip], validators=[capped(254, "Person")], default="")
+    object_type = StringField("Object", validators=[capped(40, "Object")], default="")
+    object_id = StringField("Object number", filters=[strip], validators=[capped(10, "Object number"), _digits],
+                            default="")
+    action = StringField("Action", validators=[capped(60, "Action")], default="")
     since = DateParts("From date")
     until = DateParts("To date")
 

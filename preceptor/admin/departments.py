@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..access import role_required
 from ..extensions import db, htmx
-from ..fields import chosen_id, posted_number, strip
+from ..fields import capped, chosen_id, posted_number, strip
 from ..models import Department, Profession, Role, Site
 from ..rendering import render_page
 from ..services import department_defaults as defaults
@@ -32,24 +32,29 @@ RACE = "Someone else changed this at the same time, so nothing was saved. Check 
 
 
 class NameForm(FlaskForm):
-    name = StringField("Name", filters=[strip])
+    name = StringField("Name", filters=[strip], validators=[capped(service.NAME_MAX, "Name")])
 
 
 class DepartmentForm(FlaskForm):
     site = SelectField("Site", validate_choice=False)
-    name = StringField("Name", filters=[strip])
+    name = StringField("Name", filters=[strip], validators=[capped(service.NAME_MAX, "Name")])
     profession = RadioField("Profession", validate_choice=False,
                             choices=[SelectChoice(p.value, p.label) for p in Profession])
 
 
 class DefaultsForm(FlaskForm):
-    preceptor_cap = StringField("Preceptor cap (optional)", filters=[strip])
-    preceptee_protected_hours = StringField("Preceptee protected time, hours a year (optional)", filters=[strip])
+    # Numbers typed as text so the service can word its own range message; the caps only
+    # stop a huge post before it is parsed.
+    preceptor_cap = StringField("Preceptor cap (optional)", filters=[strip],
+                                validators=[capped(10, "Preceptor cap")])
+    preceptee_protected_hours = StringField("Preceptee protected time, hours a year (optional)", filters=[strip],
+                                            validators=[capped(10, "Protected time allowance")])
     checklists = SelectMultipleField("Modality checklists", validate_choice=False)
 
 
 class AreaForm(FlaskForm):
-    title = StringField("Learning needs area", filters=[strip])
+    title = StringField("Learning needs area", filters=[strip],
+                        validators=[capped(defaults.AREA_TITLE_MAX, "Learning needs area")])
 
 
 def save(change, form: FlaskForm | None, problems: list[str]) -> bool:

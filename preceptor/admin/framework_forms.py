@@ -4,9 +4,17 @@ framework's rules and messages are the service's (services/framework_editor.prob
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField
 
-from ..fields import chosen_id, posted_number, strip
+from ..fields import capped, chosen_id, hidden_cap, posted_number, strip
 from ..models import Checklist, Department, MilestoneTemplate, Principle, Profession
-from ..services.framework_editor import OFFSET_MAX_DAYS, OFFSET_MAX_WEEKS, MilestoneDraft
+from ..services.framework_checklists import CHECKLIST_NAME_MAX
+from ..services.framework_editor import (
+    GUIDANCE_MAX,
+    OFFSET_MAX_DAYS,
+    OFFSET_MAX_WEEKS,
+    REASON_MAX,
+    TITLE_MAX,
+    MilestoneDraft,
+)
 
 EVERYONE = "everyone"
 
@@ -24,16 +32,16 @@ class MilestoneForm(FlaskForm):
     """A milestone's title, guidance, due offset (in weeks or days), principles, who it applies to
     and its checklist. `version` is the version the form was opened at."""
 
-    title = StringField("Title", filters=[strip])
-    guidance = TextAreaField("Guidance (optional)", filters=[strip])
-    due = StringField("Due", filters=[strip])
+    title = StringField("Title", filters=[strip], validators=[capped(TITLE_MAX, "Title")])
+    guidance = TextAreaField("Guidance (optional)", filters=[strip], validators=[capped(GUIDANCE_MAX, "Guidance")])
+    due = StringField("Due", filters=[strip], validators=[capped(10, "Due")])
     due_unit = RadioField("Counted in", choices=[SelectChoice("weeks", "Weeks after the start"),
                                                       SelectChoice("days", "Days after the start")],
                           default="weeks", validate_choice=False)
     principles = SelectMultipleField("HCPC principles", validate_choice=False)
     applies_to = SelectField("Who it applies to", validate_choice=False, default=EVERYONE)
     checklist = SelectField("Modality checklist", validate_choice=False, default="")
-    version = HiddenField()
+    version = HiddenField(validators=[hidden_cap()])
 
     def fill_from(self, template: MilestoneTemplate) -> None:
         """Show a saved version (the form was not posted)."""
@@ -102,16 +110,16 @@ def principle_items(principles: list[Principle]) -> list[dict]:
 class ReasonForm(FlaskForm):
     """Retiring a milestone: why, and the version the page showed."""
 
-    reason = TextAreaField("Why is it being retired?", filters=[strip])
-    version = HiddenField()
+    reason = TextAreaField("Why is it being retired?", filters=[strip], validators=[capped(REASON_MAX, "Reason")])
+    version = HiddenField(validators=[hidden_cap()])
 
 
 class ChecklistForm(FlaskForm):
-    name = StringField("Name", filters=[strip])
+    name = StringField("Name", filters=[strip], validators=[capped(CHECKLIST_NAME_MAX, "Name")])
 
 
 class ApplyForm(FlaskForm):
     """Applying the framework: the digest of what the page showed."""
 
-    fingerprint = HiddenField()
-    department = HiddenField()
+    fingerprint = HiddenField(validators=[hidden_cap()])
+    department = HiddenField(validators=[hidden_cap()])

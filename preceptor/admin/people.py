@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Validation
 
 from ..access import role_required
 from ..extensions import db
-from ..fields import chosen_id, posted_number, strip
+from ..fields import capped, chosen_id, posted_number, strip
 from ..models import Department, LinkPurpose, PreceptorProfile, Role, User
 from ..models.people import HCPC_NUMBER
 from ..rendering import render_page
@@ -58,7 +58,8 @@ class DetailsForm(FlaskForm):
         DataRequired("Enter their email address"),
         Length(max=254, message="Email address must be 254 characters or fewer"),
         Email("Enter an email address in the correct format, like name@nhs.net")])
-    hcpc_number = StringField("HCPC registration number (optional)", filters=[_hcpc], validators=[Optional()])
+    hcpc_number = StringField("HCPC registration number (optional)", filters=[_hcpc], validators=[
+        Optional(), capped(10, "HCPC registration number")])
 
     def validate_hcpc_number(self, field):
         if field.data and not HCPC_NUMBER.match(field.data):

@@ -14,6 +14,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField
 
 from ..access import role_required
+from ..fields import hidden_cap
 from ..models import Role
 from ..rendering import render_page
 from ..services import account_links, csv_upload
@@ -33,7 +34,7 @@ class UploadForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    content = HiddenField()
+    content = HiddenField(validators=[hidden_cap(2 * csv_upload.MAX_BYTES)])  # the packed file, base64
 
 
 def _upload_page(upload: UploadForm | None = None):

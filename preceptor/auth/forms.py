@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from ..fields import strip
+from ..fields import hidden_cap, strip
 from ..models.people import HCPC_NUMBER
 
 
@@ -29,11 +29,11 @@ class SignInForm(FlaskForm):
             Length(max=256, message="Password must be 256 characters or fewer"),
         ],
     )
-    next = HiddenField()
+    next = HiddenField(validators=[hidden_cap(2000)])  # a page address to return to
 
 
 class SwitchRoleForm(FlaskForm):
-    role = HiddenField(validators=[DataRequired()])
+    role = HiddenField(validators=[DataRequired(), hidden_cap()])
 
 
 class DetailsForm(FlaskForm):

@@ -18,12 +18,13 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from ..extensions import db
+from ..fields import capped
 from ..models import LinkPurpose, User
 from ..models._columns import utcnow
 from ..rendering import render_page
 from ..services import account_links, accounts, audit
 from ..services.account_links import LinkRefused, LinkUnknown
-from ..services.passwords import password_problem
+from ..services.passwords import PASSWORD_MAX_LENGTH, password_problem
 from . import bp
 from .views import home_url
 
@@ -34,15 +35,18 @@ NOT_MATCHING = "The passwords do not match. Enter the same password in both boxe
 
 # Made before the new-password fields below, so it comes first on the page and in the error summary
 # (WTForms orders a form's fields by when each was made).
-CURRENT_PASSWORD = PasswordField("Current password", validators=[DataRequired("Enter your current password")])
+CURRENT_PASSWORD = PasswordField("Current password", validators=[
+    DataRequired("Enter your current password"), capped(PASSWORD_MAX_LENGTH, "Password")])
 
 
 class NewPasswordForm(FlaskForm):
     """A new password, typed twice, checked against the policy for the person it is for."""
 
-    password = PasswordField("New password", validators=[DataRequired("Enter a new password")])
+    password = PasswordField("New password", validators=[
+        DataRequired("Enter a new password"), capped(PASSWORD_MAX_LENGTH, "Password")])
+    # The policy's length is reported once, by the first box; this cap only stops a huge post.
     confirm = PasswordField("Confirm new password", validators=[
-        DataRequired("Enter your new password again"),
+        DataRequired("Enter your new password again"), capped(2 * PASSWORD_MAX_LENGTH, "Confirm new password"),
         EqualTo("password", NOT_MATCHING),
     ])
 

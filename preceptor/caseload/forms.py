@@ -2,9 +2,9 @@
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, ValidationError
 
-from ..fields import posted_number, strip
+from ..fields import capped, hidden_cap, posted_number, strip
 from ..services.decisions import ACTION_PLAN_MAX, COMMENT_MAX, REASON_MAX
 
 
@@ -16,15 +16,15 @@ class DecisionForm(FlaskForm):
     class Meta:
         csrf = False
 
-    decision = StringField()  # the button pressed: "sign_off" or "return"
+    decision = StringField(validators=[hidden_cap()])  # the button pressed: "sign_off" or "return"
     comment = TextAreaField("Comment for the preceptee (optional)", filters=[strip], validators=[
-        Optional(), Length(max=COMMENT_MAX, message=f"Comment must be {COMMENT_MAX:,} characters or fewer")])
+        Optional(), capped(COMMENT_MAX, "Comment")])
     # No Optional() here: it would stop validate_action_plan from asking for a plan.
     action_plan = TextAreaField("Action plan (needed to return it)", filters=[strip], validators=[
-        Length(max=ACTION_PLAN_MAX, message=f"Action plan must be {ACTION_PLAN_MAX:,} characters or fewer")])
-    version = HiddenField()
-    seen = HiddenField()
-    origin = HiddenField()  # "queue" or "milestone": where a plain form returns to
+        capped(ACTION_PLAN_MAX, "Action plan")])
+    version = HiddenField(validators=[hidden_cap()])
+    seen = HiddenField(validators=[hidden_cap()])
+    origin = HiddenField(validators=[hidden_cap()])  # "queue" or "milestone": where a plain form returns to
 
     @property
     def returning(self) -> bool:
@@ -45,5 +45,5 @@ class DecisionForm(FlaskForm):
 class ReopenForm(FlaskForm):
     reason = TextAreaField("Why are you reopening this milestone?", filters=[strip], validators=[
         InputRequired("Give a reason for reopening this milestone"),
-        Length(max=REASON_MAX, message=f"Reason must be {REASON_MAX:,} characters or fewer")])
-    version = HiddenField()
+        capped(REASON_MAX, "Reason")])
+    version = HiddenField(validators=[hidden_cap()])

@@ -30,7 +30,7 @@ from wtforms.validators import ValidationError
 
 from ..access import role_required
 from ..extensions import db
-from ..fields import DATE_PARTS, DateParts, posted_number, strip
+from ..fields import DATE_PARTS, DateParts, capped, hidden_cap, posted_number, strip
 from ..models import Meeting, MeetingType, Preceptorship, Role, User
 from ..rendering import render_page
 from ..services import decisions
@@ -48,7 +48,7 @@ TYPES = [SelectChoice(kind.value, kind.label) for kind in MeetingType]
 class ActionForm(Form):
     """One agreed action; labels are numbered per row by `MeetingForm`."""
 
-    description = StringField(filters=[strip])
+    description = StringField(filters=[strip], validators=[capped(service.ACTION_MAX, "Action")])
     owner = RadioField(validate_choice=False)  # the service checks who may own an action
     due_on = DateParts()
 
@@ -64,10 +64,11 @@ class MeetingForm(FlaskForm):
     meeting_type = RadioField("Type of meeting", choices=TYPES, validate_choice=False)
     held = RadioField("Has this meeting happened?", choices=HELD, validate_choice=False)
     on = DateParts("Date of the meeting", required_message="Enter the date of the meeting")
-    notes = TextAreaField("Notes (optional)", filters=[strip])
+    notes = TextAreaField("Notes (optional)", filters=[strip], validators=[capped(service.NOTES_MAX, "Notes")])
     actions = FieldList(FormField(ActionForm), min_entries=service.MAX_ACTIONS, max_entries=service.MAX_ACTIONS)
     sign_off = SelectMultipleField(choices=TYPES, validate_choice=False)  # the type whose milestone to sign off
-    version = HiddenField()  # of the meeting being changed: a second tab's older copy is refused
+    # of the meeting being changed: a second tab's older copy is refused
+    version = HiddenField(validators=[hidden_cap()])
 
     def __init__(self, *args, held_already: bool = False, owners: list[SelectChoice] = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,6 +76,7 @@ class MeetingForm(FlaskForm):
         self.on.flags.required = True  # DateParts refuses an empty date only when required
         for n, row in enumerate(self.action_forms, 1):
             row.description.label.text = f"Action {n}: what was agreed"
+            row.description.validators = [capped(service.ACTION_MAX, f"Action {n}")]  # numbered as the page shows
             row.owner.label.text = f"Who will do action {n}?"
             row.owner.choices = list(owners)
             row.due_on.label.text = f"Due date for action {n}"

@@ -17,7 +17,7 @@ from wtforms.validators import InputRequired, ValidationError
 
 from ..access import role_required
 from ..extensions import db, htmx
-from ..fields import DATE_PARTS, DateParts, strip
+from ..fields import DATE_PARTS, DateParts, capped, strip
 from ..models import PreceptorProfile, ProtectedTime, Role
 from ..rendering import render_page
 from ..services import protected_time as service
@@ -35,8 +35,9 @@ class ProtectedTimeForm(FlaskForm):
     """Parses what was typed; the rules themselves are the service's, shown by each field."""
 
     occurred_on = DateParts("Date", required_message="Enter the date of the protected time")
-    hours = StringField("Hours", filters=[strip], validators=[InputRequired("Enter the hours of protected time")])
-    note = TextAreaField("Note (optional)", filters=[strip])
+    hours = StringField("Hours", filters=[strip], validators=[InputRequired("Enter the hours of protected time"),
+                                                              capped(10, "Hours")])
+    note = TextAreaField("Note (optional)", filters=[strip], validators=[capped(service.NOTE_MAX, "Note")])
 
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)

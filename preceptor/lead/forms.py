@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from ..fields import DateParts, chosen_id, strip
+from ..fields import DateParts, capped, chosen_id, strip
 from ..models import AllocationEndReason
 from ..services.pairing import REASON_MAX
 from ..services.register import MAX_CAP
@@ -21,10 +21,11 @@ END_REASONS = [SelectChoice(AllocationEndReason.LEFT.value, "The preceptor has l
 
 
 class RegisterForm(FlaskForm):
-    cap = StringField("Cap (optional)", filters=[strip])
+    cap = StringField("Cap (optional)", filters=[strip], validators=[capped(10, "Cap")])
     trained_on = DateParts("Preceptor training completed (optional)")
     unavailable_until = DateParts("Unavailable until (optional)")
-    unavailable_reason = StringField("Why they are unavailable", filters=[strip])
+    unavailable_reason = StringField("Why they are unavailable", filters=[strip],
+                                     validators=[capped(UNAVAILABLE_REASON_MAX, "Reason")])
 
     def cap_value(self) -> int | None:
         return int(self.cap.data) if self.cap.data else None
@@ -34,17 +35,14 @@ class RegisterForm(FlaskForm):
             raise ValidationError(f"Cap must be a whole number from 0 to {MAX_CAP}, "
                                   "or blank for the department's default")
 
-    def validate_unavailable_reason(self, field):
-        if len(field.data or "") > UNAVAILABLE_REASON_MAX:
-            raise ValidationError(f"Reason must be {UNAVAILABLE_REASON_MAX} characters or fewer")
-
 
 class PairingForm(FlaskForm):
     preceptor = RadioField("Choose a preceptor", choices=[], validate_choice=False)
     over_cap_reason = TextAreaField("Reason for going over the preceptor's cap (only if they are full)",
-                                    filters=[strip])
+                                    filters=[strip], validators=[capped(REASON_MAX, "Reason")])
     end_reason = RadioField("Why is the current allocation ending?", choices=END_REASONS, validate_choice=False)
-    end_note = TextAreaField("Details (needed for another reason)", filters=[strip])
+    end_note = TextAreaField("Details (needed for another reason)", filters=[strip],
+                             validators=[capped(REASON_MAX, "Details")])
 
     def validate_preceptor(self, field):
         if chosen_id(field.data) is None:
@@ -53,10 +51,6 @@ class PairingForm(FlaskForm):
     def validate_end_reason(self, field):
         if field.data and field.data not in {choice.value for choice in END_REASONS}:
             raise ValidationError("Choose why the current allocation is ending")
-
-    def validate_over_cap_reason(self, field):
-        if len(field.data or "") > REASON_MAX:
-            raise ValidationError(f"Reason must be {REASON_MAX} characters or fewer")
 
     def end_reason_value(self) -> AllocationEndReason | None:
         return AllocationEndReason(self.end_reason.data) if self.end_reason.data else None

@@ -25,10 +25,10 @@ from wtforms.validators import ValidationError
 
 from ..access import lead_scope, role_required
 from ..extensions import db
-from ..fields import DATE_PARTS, DateParts, strip
+from ..fields import DATE_PARTS, DateParts, capped, hidden_cap, strip
 from ..models import RUNNING_STATUSES, Allocation, Department, Preceptorship, Role, TransitionType, User
 from ..rendering import render_page
-from ..services import esr_extract, starter_values
+from ..services import csv_upload, esr_extract, starter_values
 from ..services import starters as service
 from ..services.scope import in_scope, open_departments
 from ..services.starters import Preview, StartersRefused
@@ -46,9 +46,10 @@ UNREADABLE = "The file could not be read back from the preview. Upload it again.
 class StarterForm(FlaskForm):
     """One starter by hand. The rules are the import's (services/starters.py), shown by each field."""
 
-    name = StringField("Full name", filters=[strip])
-    email = StringField("Email address", filters=[strip])
-    hcpc_number = StringField("HCPC number (optional)", filters=[strip])
+    name = StringField("Full name", filters=[strip], validators=[capped(starter_values.NAME_MAX, "Full name")])
+    email = StringField("Email address", filters=[strip], validators=[capped(starter_values.EMAIL_MAX, "Email")])
+    # Typed with spaces or dashes as often as not; the check runs on the normalised number.
+    hcpc_number = StringField("HCPC number (optional)", filters=[strip], validators=[capped(20, "HCPC number")])
     department = SelectField("Department", validate_choice=False)
     start_date = DateParts("Start date", required_message="Enter the start date")
     transition = RadioField("Type of transition", validate_choice=False, default=TransitionType.NEWLY_QUALIFIED.value,
@@ -101,7 +102,7 @@ class UploadForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    content = HiddenField()
+    content = HiddenField(validators=[hidden_cap(2 * csv_upload.MAX_BYTES)])  # the packed file, base64
 
 
 def recent_starters(scope: list[int] | None, day: date) -> list[tuple[Preceptorship, str | None]]:

@@ -8,7 +8,7 @@ from wtforms import DecimalField, HiddenField, RadioField, SelectChoice, SelectM
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..fields import DateParts, strip
+from ..fields import DateParts, hidden_cap, strip
 from ..models import EntryKind
 
 TEXT_MAX = 5000
@@ -90,5 +90,5 @@ class EntryForm(FlaskForm):
 class SignOffRequestForm(FlaskForm):
     summary = _text("Summary for your preceptor", None, maximum=2000)
     evidence = MultiCheckbox("Evidence", coerce=int, choices=[])
-    action = HiddenField()
-    version = HiddenField()
+    action = HiddenField(validators=[hidden_cap()])
+    version = HiddenField(validators=[hidden_cap()])

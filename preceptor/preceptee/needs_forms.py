@@ -8,7 +8,7 @@ from wtforms import HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
-from ..fields import DATE_PARTS, DateParts, strip
+from ..fields import DATE_PARTS, DateParts, hidden_cap, strip
 from ..models import GoalStatus, LearningNeedArea
 from ..services.learning_needs import ACTIONS_MAX, CONFIDENCE_SCALE, GOAL_MAX, NOTE_MAX, Rating
 
@@ -103,7 +103,7 @@ class GoalForm(FlaskForm):
 class GoalStatusForm(FlaskForm):
     """Mark a goal achieved or dropped, or open it again."""
 
-    status = HiddenField(validators=[DataRequired()])
+    status = HiddenField(validators=[DataRequired(), hidden_cap()])
 
     def validate_status(self, field):
         if field.data not in {s.value for s in GoalStatus}:
