@@ -28,7 +28,13 @@ from ..services.meetings import ExpectedMeeting, schedule
 DUE_SOON_DAYS = 28
 
 
-def _milestone_counts(today: date):
+def _programmes_of(preceptor_id: int):
+    """Every programme this person has had an allocation to: the grouped counts below read only
+    these programmes' milestones (through the index), never every milestone in the trust."""
+    return select(Allocation.preceptorship_id).where(Allocation.preceptor_id == preceptor_id)
+
+
+def _milestone_counts(today: date, preceptor_id: int):
     done = Milestone.status == MilestoneStatus.SIGNED_OFF
     return (
         select(
@@ -39,17 +45,19 @@ def _milestone_counts(today: date):
                                 Milestone.due_date <= today + timedelta(days=DUE_SOON_DAYS)).label("due_soon"),
             func.count().filter(~done, Milestone.due_date < today).label("overdue"),
         )
+        .where(Milestone.preceptorship_id.in_(_programmes_of(preceptor_id)))
         .group_by(Milestone.preceptorship_id)
         .subquery()
     )
 
 
-def _waiting():
+def _waiting(preceptor_id: int):
     return (
         select(Milestone.preceptorship_id.label("programme_id"), func.count().label("waiting"),
                func.min(SignOffRequest.requested_at).label("since"))
         .join(SignOffRequest, SignOffRequest.milestone_id == Milestone.id)
-        .where(SignOffRequest.status == RequestStatus.WAITING)
+        .where(SignOffRequest.status == RequestStatus.WAITING,
+               Milestone.preceptorship_id.in_(_programmes_of(preceptor_id)))
         .group_by(Milestone.preceptorship_id)
         .subquery()
     )
@@ -73,7 +81,7 @@ def caseload(preceptor_id: int, today: date, current: bool = True) -> list[Casel
     """The preceptor's current preceptees (running programmes, allocation not ended), or with
     current=False past ones, with milestone counts, the oldest waiting request and the next
     expected meeting: three queries whatever the caseload."""
-    counts, waiting = _milestone_counts(today), _waiting()
+    counts, waiting = _milestone_counts(today, preceptor_id), _waiting(preceptor_id)
     query = (
         select(Preceptorship, User, Allocation, counts.c.total, counts.c.signed_off, counts.c.due_soon,
                counts.c.overdue, waiting.c.waiting, waiting.c.since)

@@ -45,8 +45,13 @@ class Milestone(db.Model):
     """
 
     __table_args__ = (
-        sa.Index("ix_milestone_programme_due", "preceptorship_id", "due_date"),
+        # Index-only counts per programme (caseload, principle coverage) on PostgreSQL.
+        sa.Index("ix_milestone_programme_due", "preceptorship_id", "due_date",
+                 postgresql_include=["status", "template_id"]),
         sa.Index("ix_milestone_status_due", "status", "due_date"),
+        # Open milestones only: overdue reports and reminders skip the signed-off history.
+        sa.Index("ix_milestone_open_due", "due_date", postgresql_include=["preceptorship_id", "template_id"],
+                 postgresql_where=sa.text("status <> 'signed_off'"), sqlite_where=sa.text("status <> 'signed_off'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -114,10 +114,11 @@ def own_entry_or_404(entry_id: int, user_id: int) -> LogEntry:
 
 def timeline(programme_id: int, status: str | None = None, principle: int | None = None):
     """Rows of (milestone, evidence count) by due date, filtered by status and principle."""
-    evidence = (select(milestone_evidence.c.milestone_id, func.count().label("n"))
-                .group_by(milestone_evidence.c.milestone_id).subquery())
-    query = (select(Milestone, func.coalesce(evidence.c.n, 0))
-             .outerjoin(evidence, evidence.c.milestone_id == Milestone.id)
+    # Counted per milestone shown (an index-only probe each), not grouped over every milestone's
+    # evidence in the trust and joined afterwards.
+    evidence = (select(func.count()).where(milestone_evidence.c.milestone_id == Milestone.id)
+                .correlate(Milestone).scalar_subquery())
+    query = (select(Milestone, evidence)
              .where(Milestone.preceptorship_id == programme_id)
              .order_by(Milestone.due_date, Milestone.id))
     if status:

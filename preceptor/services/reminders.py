@@ -180,7 +180,9 @@ def reviews_waiting(today: date) -> int:
         _with_people(SignOffRequest, Milestone, Preceptorship.department_id)
         .join(Milestone, Milestone.preceptorship_id == Preceptorship.id)
         .join(SignOffRequest, SignOffRequest.milestone_id == Milestone.id)
-        .where(SignOffRequest.status == RequestStatus.WAITING,
+        # The milestone waits too (a decision needs both): its status leads PostgreSQL to the
+        # few waiting milestones through an index instead of reading every milestone.
+        .where(SignOffRequest.status == RequestStatus.WAITING, Milestone.status == MilestoneStatus.WAITING,
                SignOffRequest.requested_at < asked_before(today, remind))
         .order_by(SignOffRequest.requested_at, SignOffRequest.id)).all()
     late = [row for row in rows if working_days_after(local_date(row[0].requested_at), today) > escalate]
