@@ -85,6 +85,9 @@ class SurveyInvitation(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("preceptorship_id", "time_point"),
         sa.Index("ix_survey_invitation_open", "closes_on", "answered_on"),
+        # The survey report's response rates per wave, read from the index alone.
+        sa.Index("ix_survey_invitation_wave", "time_point", "opens_on",
+                 postgresql_include=["preceptorship_id", "answered_on", "closes_on"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,6 +6,8 @@
 - Milestones by programme now carry status and template, so per-programme counts (the
   preceptor's caseload, principle coverage of running programmes) are index-only scans.
 - Free-text survey answers (partial: text given), for the survey report's free text at one wave.
+- Survey invitations by wave and opening date, covering what the response rates count, so the
+  survey report's rates are an index-only scan.
 
 Revision ID: 0007
 Revises: 0006
@@ -34,9 +36,12 @@ def upgrade():
     op.create_index("ix_survey_answer_text", "survey_answer", ["question_id"],
                     postgresql_include=["response_id"],
                     postgresql_where=TEXT_GIVEN, sqlite_where=TEXT_GIVEN)
+    op.create_index("ix_survey_invitation_wave", "survey_invitation", ["time_point", "opens_on"],
+                    postgresql_include=["preceptorship_id", "answered_on", "closes_on"])
 
 
 def downgrade():
+    op.drop_index("ix_survey_invitation_wave", table_name="survey_invitation")
     op.drop_index("ix_survey_answer_text", table_name="survey_answer")
     op.drop_index("ix_milestone_programme_due", table_name="milestone")
     op.create_index("ix_milestone_programme_due", "milestone", ["preceptorship_id", "due_date"])
