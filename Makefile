@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app preceptor
 
-.PHONY: run test setup lint serve clean bench-capacity
+.PHONY: run test setup lint serve clean bench-capacity bench
 
 run: setup
 	$(FLASK) db upgrade
@@ -51,6 +51,15 @@ serve: setup
 # Times the capacity report and a cohort proposal on a large generated trust; prints figures.
 bench-capacity: setup
 	$(BIN)/python -m preceptor.capacity_bench
+
+# Load benchmark (issue 9): gunicorn with 2 sync workers over the large generated trust in a throwaway
+# database (SQLite; a scratch database on the PostgreSQL server when DATABASE_URL points there), each
+# role's pages and their htmx fragments at 16 connections with wrk, or locust where wrk is missing.
+# Prints a Markdown table for the README. Quick run: make bench BENCH_ARGS="--trust demo --seconds 3"
+bench: setup
+	command -v wrk >/dev/null || $(BIN)/python -c 'import locust' 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m preceptor.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
