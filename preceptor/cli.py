@@ -57,8 +57,7 @@ def seed_demo_command() -> None:
 @click.option("--scale", default=1.0, show_default=True, help="Multiplies every count (0.05: a small trust).")
 def seed_scale_command(seed: int, scale: float) -> None:
     """Fill an empty, migrated database with a large generated trust (for benchmarks)."""
-    import sqlalchemy as sa
-
+    from .database import refresh_statistics
     from .scale import SCALE_PASSWORD, ScaleRefused, generate
 
     if scale <= 0:
@@ -67,9 +66,7 @@ def seed_scale_command(seed: int, scale: float) -> None:
         summary = generate(seed=seed, scale=scale)
     except ScaleRefused as refused:
         raise click.ClickException(str(refused)) from None
-    if db.engine.dialect.name == "postgresql":  # planner statistics for the new rows, before anyone measures
-        with db.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+    refresh_statistics()  # for the new rows, before anyone measures
     for table, count in summary.counts.items():
         click.echo(f"  {table:<28} {count:>9,}")
     click.echo(f"Generated in {summary.seconds:.1f} s (seed {seed}, scale {scale}). Sign in as:")

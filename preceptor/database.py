@@ -1,4 +1,5 @@
-"""Engine set-up: SQLite pragmas, and a clear failure when the database cannot be reached."""
+"""Engine set-up: SQLite pragmas, planner statistics, and a clear failure when the database
+cannot be reached."""
 
 import sqlite3
 import sys
@@ -36,6 +37,8 @@ def check_reachable(app: Flask) -> None:
         try:
             with db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
+            if db.engine.dialect.name == "sqlite" and not app.testing:
+                refresh_statistics()
         except OperationalError as error:
             reason = str(error.orig).strip().splitlines()[0] if error.orig else "no reason given"
             url = masked_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -43,3 +46,17 @@ def check_reachable(app: Flask) -> None:
             raise SystemExit(1) from None
         finally:
             db.engine.dispose()
+
+
+def refresh_statistics() -> None:
+    """Planner statistics for what the tables hold now. PostgreSQL's autovacuum keeps its own;
+    SQLite has none until ANALYZE runs, and without them it can choose the wrong index (a
+    programme's dozen milestones found through their templates' index, thousands of rows). On
+    SQLite a sampled ANALYZE (a thousand rows an index) takes milliseconds, so every start does one."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+        else:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")

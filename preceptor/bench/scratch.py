@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from ..config import database_url
+from ..database import refresh_statistics
 
 
 @dataclass
@@ -79,9 +80,7 @@ def fill(url: str, secret_key: str, trust: str, seed: int, scale: float) -> Trus
             accounts = dict(generate(seed=seed, scale=scale).accounts)
             db.session.commit()
             password, description = SCALE_PASSWORD, f"large generated trust (seed {seed}, scale {scale:g})"
-        if db.engine.dialect.name == "postgresql":  # planner statistics, as autovacuum would keep them
-            with db.engine.connect() as connection:
-                connection.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE"))
+        refresh_statistics()  # as autovacuum (PostgreSQL) or the server's start (SQLite) would
         version = ".".join(str(part) for part in db.engine.dialect.server_version_info or ())
         database = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(db.engine.dialect.name,
                                                                        db.engine.dialect.name)
