@@ -183,8 +183,25 @@ def test_access(client, make, endpoint, who):
         response = client.submit(path, token_from="/sign-in")
     response.close()  # static files are streamed from disk
     assert response.status_code == statuses[who]
+    assert_security_headers(response, page=endpoint != "static")
     if response.status_code == 302 and who == ANON and endpoint not in ("main.index", "auth.sign_out"):
         assert response.headers["Location"].startswith("/sign-in?next=")
+
+
+def assert_security_headers(response, page: bool = True) -> None:
+    """What every answer carries (static files: nosniff; they run no script of ours)."""
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    if not page:
+        return
+    csp = response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    for rule in ("default-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'"):
+        assert rule in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    # Pages with a token in their address send no referrer at all.
+    assert response.headers["Referrer-Policy"] in ("same-origin", "no-referrer")
+    assert response.headers["X-Request-ID"]
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP here: HSTS only over HTTPS
 
 
 def test_forbidden_page_is_an_nhs_page(client, make):

@@ -104,6 +104,20 @@ def test_every_page_sends_security_headers(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_hsts_only_over_https_and_behind_a_proxy_only_when_trusted(app, client):
+    assert "Strict-Transport-Security" not in client.get("/sign-in").headers
+    secure = client.get("/sign-in", base_url="https://portal.test")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"}
+    assert "Strict-Transport-Security" not in client.get("/sign-in", headers=forwarded).headers  # anyone can send it
+    proxied = create_app(config_for(app.config["DATABASE_URL"], TRUSTED_PROXIES=1))
+    try:
+        assert "Strict-Transport-Security" in proxied.test_client().get("/sign-in", headers=forwarded).headers
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()
+
+
 def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
