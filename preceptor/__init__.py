@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 from . import config, database, query_count
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .fields import DATABASE_INT_MAX
+from .form_input import FormRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -66,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         "autoescape": select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True),
         "bytecode_cache": COMPILED_TEMPLATES,
     }
+    app.request_class = FormRequest  # drops NUL from posted values: PostgreSQL text cannot hold one
     config.load(app, test_config)
 
     db.init_app(app)
