@@ -137,3 +137,24 @@ def test_person_with_two_roles_can_switch(client, make):
     assert client.get("/").headers["Location"] == "/preceptor/"
     # A role they do not hold is refused.
     assert client.submit("/switch-role", {"role": "admin"}).status_code == 400
+
+
+def test_an_idle_session_ends_on_the_server_even_if_the_browser_keeps_the_cookie(app, client, make):
+    """The session cookie is signed with its time; one older than the idle limit is refused by
+    the server, whatever the browser does with its expiry. Each request starts the limit again."""
+    import time
+    from datetime import timedelta
+
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=60)  # the default
+    make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
+    db.session.commit()
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=3)
+    client.sign_in("nq@test.nhs.uk", PASSWORD)
+    cookie = client.get_cookie("session").value
+    time.sleep(1.7)
+    assert client.get("/preceptee/").status_code == 200  # active: the limit starts again
+    time.sleep(1.7)
+    assert client.get("/preceptee/").status_code == 200
+    client.set_cookie("session", cookie)  # the first cookie, kept past the limit
+    response = client.get("/preceptee/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
