@@ -120,3 +120,14 @@ def setting(app, make):
     programme = make.programme(start=date.today() - timedelta(days=120), preceptor=preceptor)
     db.session.commit()
     return programme, preceptor
+
+
+@pytest.fixture
+def signed_in_preceptee(client, make):
+    """A signed-in preceptee 60 days into a programme with a preceptor; the programme."""
+    install_default_framework()
+    user = make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
+    programme = make.programme(preceptee=user, start=date.today() - timedelta(days=60), preceptor=make.preceptor())
+    db.session.commit()
+    client.sign_in("nq@test.nhs.uk", PASSWORD)
+    return programme

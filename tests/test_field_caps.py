@@ -20,7 +20,6 @@ from preceptor.extensions import db
 from preceptor.fields import strip
 from preceptor.models import LogEntry, Meeting, Milestone, Role, SignOffRequest, Site
 from preceptor.preceptee.needs_forms import assessment_form
-from preceptor.services.framework import install_default_framework
 
 from .factories import PASSWORD
 
@@ -109,13 +108,8 @@ def test_caps_are_rendered_as_maxlength(client, path, field, cap):
 # --- end to end: over the cap is refused beside the field, kept, and not saved -------------------
 
 @pytest.fixture
-def preceptee(client, make):
-    install_default_framework()
-    user = make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
-    programme = make.programme(preceptee=user, start=date.today() - timedelta(days=60), preceptor=make.preceptor())
-    db.session.commit()
-    client.sign_in("nq@test.nhs.uk", PASSWORD)
-    return programme
+def preceptee(signed_in_preceptee):
+    return signed_in_preceptee
 
 
 def refused_beside_field(response, message: str, kept: str) -> str:

@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from preceptor.extensions import db
-from preceptor.models import Draft, EntryKind, LogEntry, Milestone, MilestoneStatus, Role, SignOffRequest
-from preceptor.services.framework import install_default_framework
+from preceptor.models import Draft, EntryKind, LogEntry, Milestone, MilestoneStatus, SignOffRequest
 
 from .factories import PASSWORD
 
@@ -16,14 +15,8 @@ FRAGMENT = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def me(client, make):
-    """A signed-in preceptee 60 days into a programme with a preceptor."""
-    install_default_framework()
-    user = make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
-    programme = make.programme(preceptee=user, start=date.today() - timedelta(days=60), preceptor=make.preceptor())
-    db.session.commit()
-    client.sign_in("nq@test.nhs.uk", PASSWORD)
-    return programme
+def me(signed_in_preceptee):
+    return signed_in_preceptee
 
 
 def milestones(programme) -> list[Milestone]:
