@@ -159,3 +159,30 @@ def test_an_idle_session_ends_on_the_server_even_if_the_browser_keeps_the_cookie
     client.set_cookie("session", cookie)  # the first cookie, kept past the limit
     response = client.get("/preceptee/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+
+
+def test_sign_in_starts_a_fresh_session(client, make):
+    """Nothing from before sign-in survives it (no session fixation): a value planted in the
+    anonymous session and the anonymous CSRF token are both gone."""
+    make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
+    db.session.commit()
+    client.get("/sign-in")
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+        before = session.get("csrf_token")
+    assert before
+    client.sign_in("nq@test.nhs.uk", PASSWORD)
+    client.get("/preceptee/")
+    with client.session_transaction() as session:
+        assert "planted" not in session and session.get("csrf_token") != before
+        assert session.get("_user_id")
+
+
+def test_session_cookie_is_secure_when_configured_for_https(app, client, make):
+    make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
+    db.session.commit()
+    assert "Secure" not in client.sign_in("nq@test.nhs.uk", PASSWORD).headers["Set-Cookie"]  # plain HTTP default
+    app.config["SESSION_COOKIE_SECURE"] = True
+    client.sign_out()
+    cookie = client.sign_in("nq@test.nhs.uk", PASSWORD).headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
