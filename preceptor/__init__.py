@@ -11,10 +11,9 @@ from flask import Flask
 from jinja2 import BytecodeCache, ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader, select_autoescape
 from werkzeug.routing import IntegerConverter
 
-from . import config, database, query_count
+from . import config, database, form_input, query_count
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .fields import DATABASE_INT_MAX
-from .form_input import FormRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -67,7 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         "autoescape": select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True),
         "bytecode_cache": COMPILED_TEMPLATES,
     }
-    app.request_class = FormRequest  # drops NUL from posted values: PostgreSQL text cannot hold one
+    form_input.init_app(app)  # NUL dropped from posted values, refused in URLs: PostgreSQL text cannot hold one
     config.load(app, test_config)
 
     db.init_app(app)

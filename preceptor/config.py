@@ -48,10 +48,13 @@ class Defaults:
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=60)
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    # Failed sign-ins (Flask-Limiter). Per account, to stop password guessing; per address, far
-    # higher, because a hospital's staff often share one public address. In memory on one server;
-    # several servers must share one store, e.g. PRECEPTOR_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0.
+    # Failed sign-ins (Flask-Limiter). Per account from one address, to stop password guessing;
+    # per account from anywhere, higher, so nobody can lock a colleague out with a few guesses;
+    # per address, far higher, because a hospital's staff often share one public address.
+    # "memory://" counts in each worker process: with several workers or servers use one Redis,
+    # e.g. PRECEPTOR_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0.
     SIGN_IN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+    SIGN_IN_LIMIT_PER_ACCOUNT_ANYWHERE = "20 per 15 minutes"
     SIGN_IN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_KEY_PREFIX = "preceptor"

@@ -37,8 +37,6 @@ def check_reachable(app: Flask) -> None:
         try:
             with db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-            if db.engine.dialect.name == "sqlite" and not app.testing:
-                refresh_statistics()
         except OperationalError as error:
             reason = str(error.orig).strip().splitlines()[0] if error.orig else "no reason given"
             url = masked_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -52,7 +50,7 @@ def refresh_statistics() -> None:
     """Planner statistics for what the tables hold now. PostgreSQL's autovacuum keeps its own;
     SQLite has none until ANALYZE runs, and without them it can choose the wrong index (a
     programme's dozen milestones found through their templates' index, thousands of rows). On
-    SQLite a sampled ANALYZE (a thousand rows an index) takes milliseconds, so every start does one."""
+    SQLite a sampled ANALYZE (a thousand rows an index) takes milliseconds."""
     with db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA analysis_limit=1000")
@@ -60,3 +58,17 @@ def refresh_statistics() -> None:
             connection.commit()
         else:
             connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
+def refresh_sqlite_statistics(app: Flask) -> None:
+    """Before serving (wsgi.py): fresh statistics for SQLite. Best effort: a read-only file or a
+    long write elsewhere only costs the better plans, never the start."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return
+        try:
+            refresh_statistics()
+        except OperationalError as error:
+            app.logger.warning("planner statistics not refreshed: %s", error.orig or error)
+        finally:
+            db.engine.dispose()  # no connection crosses gunicorn's fork

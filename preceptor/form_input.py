@@ -1,4 +1,4 @@
-"""Posted form values and query strings as every view sees them: without NUL characters.
+"""Posted form values, query strings and URL parts as every view sees them: without NUL characters.
 
 No keyboard types a NUL, PostgreSQL text cannot hold one (the insert fails, a 500), and SQLite
 would keep an invisible character that breaks exports later. So a NUL in a name or value is
@@ -7,7 +7,7 @@ left is validated as usual (a value that was only NULs is empty, and says so bes
 Invalid UTF-8 needs nothing here: Werkzeug already decodes it as U+FFFD.
 """
 
-from flask import Request
+from flask import Flask, Request, abort
 from werkzeug.datastructures import MultiDict
 from werkzeug.utils import cached_property
 
@@ -37,3 +37,14 @@ class FormRequest(Request):
     @cached_property
     def args(self) -> MultiDict:
         return without_nul(super().args)
+
+
+def _refuse_nul_in_path(endpoint: str | None, values: dict | None) -> None:
+    """A NUL in a URL part (e.g. a framework key) names nothing: not found, not a database error."""
+    if values and any(isinstance(value, str) and NUL in value for value in values.values()):
+        abort(404)
+
+
+def init_app(app: Flask) -> None:
+    app.request_class = FormRequest
+    app.url_value_preprocessor(_refuse_nul_in_path)

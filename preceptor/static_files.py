@@ -26,7 +26,7 @@ from stat import S_ISREG
 from wsgiref.headers import Headers
 
 import brotli
-from flask import Flask
+from flask import Flask, abort
 from whitenoise import WhiteNoise
 from whitenoise.responders import MissingFileError, StaticFile
 from whitenoise.string_utils import decode_path_info
@@ -106,6 +106,11 @@ def precompress(root: Path) -> int:
     return done
 
 
+def hidden(url: str) -> bool:
+    """Set-up stamps (`.copied`), editor and OS files, half-written copies: never served."""
+    return any(part.startswith(".") for part in url.split("/")) or url.endswith(".partial")
+
+
 class StaticFiles(WhiteNoise):
     """WhiteNoise over one folder, also answering at each file's content-hashed name."""
 
@@ -139,7 +144,7 @@ class StaticFiles(WhiteNoise):
         return self.serve(static_file, environ, start_response)
 
     def add_file_to_dictionary(self, url, path, stat_cache=None):
-        if self.is_compressed_variant(path, stat_cache):  # served in place of their source, not alone
+        if self.is_compressed_variant(path, stat_cache) or hidden(url):  # variants go out in place of their source
             return
         name = url[len(self.prefix):]
         stat = stat_cache[path] if stat_cache else os.stat(path)
@@ -149,6 +154,8 @@ class StaticFiles(WhiteNoise):
             self.files[each] = self.get_static_file(path, each, stat_cache=stat_cache)
 
     def find_file(self, url):
+        if hidden(url):
+            return None
         found = super().find_file(url)
         plain, digest = unhashed(url)
         if found is not None or digest is None or not self.url_is_canonical(url):
@@ -191,3 +198,10 @@ def init_app(app: Flask) -> None:
             values["filename"] = static.hashed(values["filename"])
 
     app.url_defaults(hashed_static_url)
+    # WhiteNoise answers every file it serves before Flask sees the request; Flask's own static
+    # view would serve the rest (stamps, compressed copies by their own names), so it answers 404.
+    app.view_functions["static"] = _not_served
+
+
+def _not_served(filename: str):
+    abort(404)

@@ -257,3 +257,12 @@ def test_hostile_posts_never_fail_and_never_touch_other_departments(app, make, e
         assert changed == [], f"{endpoint} changed department B's rows in {changed}"
 
     post()
+
+
+def test_a_nul_in_a_url_part_is_not_found(client, make):
+    """Found in review: a NUL in a framework key reached the database (a 500 on PostgreSQL)."""
+    admin = make.user(Role.ADMIN)
+    db.session.commit()
+    client.sign_in(admin.email, PASSWORD)
+    assert client.get("/admin/framework/milestones/initial%00-meeting").status_code == 404
+    assert client.get("/admin/framework/milestones/no-such-key").status_code == 404  # as before

@@ -2,7 +2,7 @@
 
 Each role's main pages are rendered on a small generated trust and on one five times larger;
 every page must run the same number of statements on both, give or take one, and no more than
-a small constant. (One: a lookup is skipped when its list is empty, e.g. the names of the people
+its own small ceiling. (One: a lookup is skipped when its list is empty, e.g. the names of the people
 on a page of the audit log where every event was the system's.) A page that runs a query per
 row runs dozens more on the larger trust and fails here long before it is slow.
 """
@@ -19,21 +19,53 @@ from .conftest import Client, config_for
 from .factories import counted_queries
 
 SMALL, LARGE = 0.05, 0.25
-MOST = 30  # statements any one page may run, session loading and the header's count included
-# Pages that read one table after another, never one row after another.
-MOST_FOR = {"/your-data": 60}  # everything held about the person: a fixed list of tables
-
-# role: pages (path, or (path, HX-Target region) for an htmx request)
+# role: {page: the most statements it may run}. The ceilings are today's counts plus one (a
+# lookup skipped when its list is empty): the person pages show one person's dozen milestones
+# and a caseload of three on either trust, so growth with the data cannot show there, but a
+# query per milestone, entry or preceptee would break the ceiling at once. A page that needs
+# another statement raises its ceiling here, in review.
 PAGES = {
-    "preceptee": ["/preceptee/", "/preceptee/timeline", "/preceptee/log", "/preceptee/meetings",
-                  "/preceptee/record", "/preceptee/learning-needs", "/preceptee/development-plan",
-                  "/notifications", "/notifications/count", "/your-data"],
-    "preceptor": ["/preceptor/", "/preceptor/queue", "/preceptor/feedback", "/preceptor/protected-time"],
-    "education_lead": ["/lead/", "/lead/capacity.csv", "/lead/oversight", "/lead/oversight.csv",
-                       "/lead/programmes", "/lead/register", "/lead/starters", "/lead/surveys",
-                       "/lead/surveys.csv", "/lead/waiting", "/lead/cohort"],
-    "admin": ["/admin/", "/admin/people", "/admin/audit", "/admin/audit.csv", "/admin/departments",
-              "/admin/framework", "/admin/outbox", "/admin/surveys"],
+    "preceptee": {
+        "/preceptee/": 26,
+        "/preceptee/timeline": 10,
+        "/preceptee/log": 9,
+        "/preceptee/meetings": 12,
+        "/preceptee/record": 20,
+        "/preceptee/learning-needs": 11,
+        "/preceptee/development-plan": 11,
+        "/notifications": 8,
+        "/notifications/count": 5,
+        "/your-data": 51,
+    },
+    "preceptor": {
+        "/preceptor/": 21,
+        "/preceptor/queue": 11,
+        "/preceptor/feedback": 15,
+        "/preceptor/protected-time": 11,
+    },
+    "education_lead": {
+        "/lead/": 12,
+        "/lead/capacity.csv": 9,
+        "/lead/oversight": 15,
+        "/lead/oversight.csv": 13,
+        "/lead/programmes": 10,
+        "/lead/register": 9,
+        "/lead/starters": 10,
+        "/lead/surveys": 12,
+        "/lead/surveys.csv": 10,
+        "/lead/waiting": 9,
+        "/lead/cohort": 7,
+    },
+    "admin": {
+        "/admin/": 12,
+        "/admin/people": 11,
+        "/admin/audit": 10,
+        "/admin/audit.csv": 6,
+        "/admin/departments": 7,
+        "/admin/framework": 13,
+        "/admin/outbox": 7,
+        "/admin/surveys": 6,
+    },
 }
 CASES = [(role, page) for role, pages in PAGES.items() for page in pages]
 
@@ -70,4 +102,4 @@ def counts(databases) -> dict[float, dict]:
 def test_statements_do_not_grow_with_the_trust(counts, role, page):
     small, large = counts[SMALL][role, page], counts[LARGE][role, page]
     assert abs(large - small) <= 1, f"{page}: {small} statements on the small trust, {large} on one five times larger"
-    assert large <= MOST_FOR.get(page, MOST), f"{page}: {large} statements"
+    assert max(small, large) <= PAGES[role][page], f"{page}: {max(small, large)} statements"

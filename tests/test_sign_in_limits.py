@@ -118,3 +118,23 @@ def test_two_servers_sharing_redis_share_the_count(new_app, make):
         assert server.test_client().sign_in("nq@test.nhs.uk", WRONG).status_code == 200
     assert refused(first.test_client().sign_in("nq@test.nhs.uk", PASSWORD))
     assert refused(second.test_client().sign_in("nq@test.nhs.uk", PASSWORD))
+
+
+def test_guesses_from_one_address_do_not_lock_the_person_out_elsewhere(new_app, make):
+    """Five wrong passwords from one address pause the account there only; the person signs in
+    from their own address. Only many failures from anywhere pause the account for everyone."""
+    app = new_app(SIGN_IN_LIMIT_PER_ACCOUNT_ANYWHERE="8 per 15 minutes")
+    with app.app_context():
+        make.user(Role.PRECEPTEE, email="nq@test.nhs.uk")
+        db.session.commit()
+        client = app.test_client()
+        stranger, own, third = ({"REMOTE_ADDR": address} for address in ("203.0.113.9", "10.0.0.5", "10.9.9.9"))
+        for _ in range(5):
+            assert attempt(client, "nq@test.nhs.uk", WRONG, environ_base=stranger).status_code == 200
+        assert refused(attempt(client, "nq@test.nhs.uk", PASSWORD, environ_base=stranger))
+        assert attempt(client, "nq@test.nhs.uk", PASSWORD, environ_base=own).status_code == 302
+        client.sign_out()
+        for _ in range(3):  # 8 failures for the account in all
+            assert attempt(client, "nq@test.nhs.uk", WRONG, environ_base=third).status_code == 200
+        assert refused(attempt(client, "nq@test.nhs.uk", PASSWORD, environ_base=own))
+        db.session.remove()

@@ -235,3 +235,12 @@ def test_streamed_responses_are_not_compressed(extra_routes, client):
     response = client.get("/stream-test", headers={"Accept-Encoding": "gzip, br"})
     assert "Content-Encoding" not in response.headers
     assert response.get_data(as_text=True).startswith("chunk 0\nchunk 1\n")
+
+
+@pytest.mark.parametrize("path", ["/static/vendor/.copied", "/static/css/app.css.gz", "/static/css/app.css.br",
+                                  "/static/css/../../preceptor/config.py", "/static/../pyproject.toml"])
+def test_only_the_static_files_themselves_are_served(client, path):
+    """Set-up stamps, compressed copies by their own names, and anything outside static/ are 404."""
+    response = client.get(path, headers={"Accept-Encoding": "gzip, br"})
+    response.close()
+    assert response.status_code == 404

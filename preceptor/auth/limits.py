@@ -2,7 +2,9 @@
 
 Only failures count: a sign-in that works redirects, a failed one shows the form again. Once
 a limit is reached every attempt is refused with 429, the right password too, until the
-moving window has room again; the page says how long that is. Each app gets its own
+moving window has room again; the page says how long that is. An account is paused first for
+the address that guessed at it (5 failures), and for everyone only after far more (20), so a
+stranger cannot lock a named person out with a handful of wrong passwords. Each app gets its own
 limiter (Flask-Limiter keeps some settings from the first app it meets), so the counts live
 in the store RATELIMIT_STORAGE_URI names: memory on one server, Redis for several.
 """
@@ -21,6 +23,10 @@ def _account() -> str:
     return "account:" + request.form.get("email", "").strip().lower()[:320]
 
 
+def _account_here() -> str:
+    return f"{_account()}|{get_remote_address()}"
+
+
 def _failed(response) -> bool:
     return response.status_code == 200
 
@@ -36,11 +42,16 @@ def init_app(app: Flask) -> None:
     """Limit the sign-in view (registered before this is called)."""
     limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")
     limiter.init_app(app)
-    per_account = limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], key_func=_account,
-                                methods=["POST"], deduct_when=_failed, scope="sign-in-account")
-    per_address = limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"],
-                                methods=["POST"], deduct_when=_failed, scope="sign-in-address")
-    app.view_functions["auth.sign_in"] = per_account(per_address(app.view_functions["auth.sign_in"]))
+    def failures(setting: str, key, scope: str):
+        return limiter.limit(lambda: current_app.config[setting], key_func=key, methods=["POST"],
+                             deduct_when=_failed, scope=scope)
+
+    view = app.view_functions["auth.sign_in"]
+    for limit in (failures("SIGN_IN_LIMIT_PER_ACCOUNT", _account_here, "sign-in-account-address"),
+                  failures("SIGN_IN_LIMIT_PER_ACCOUNT_ANYWHERE", _account, "sign-in-account"),
+                  failures("SIGN_IN_LIMIT_PER_ADDRESS", get_remote_address, "sign-in-address")):
+        view = limit(view)
+    app.view_functions["auth.sign_in"] = view
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_attempts(error):

@@ -37,6 +37,9 @@ milestone_evidence = sa.Table(
 )
 
 
+OPEN = "status <> 'signed_off'"  # the open-milestones index's condition
+
+
 class Milestone(db.Model):
     """A milestone in one programme, copied from a template version at the start.
 
@@ -51,8 +54,14 @@ class Milestone(db.Model):
         sa.Index("ix_milestone_status_due", "status", "due_date"),
         # Open milestones only: overdue reports and reminders skip the signed-off history.
         sa.Index("ix_milestone_open_due", "due_date", postgresql_include=["preceptorship_id", "template_id"],
-                 postgresql_where=sa.text("status <> 'signed_off'"), sqlite_where=sa.text("status <> 'signed_off'")),
+                 postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN)),
     )
+
+    @classmethod
+    def is_open(cls):
+        """Not signed off, written exactly as the open-milestones index says it: with a bound
+        value instead, SQLite and PostgreSQL's prepared (generic) plans could not use the index."""
+        return cls.status != sa.literal_column("'signed_off'")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     preceptorship_id: Mapped[int] = mapped_column(sa.ForeignKey("preceptorship.id"))

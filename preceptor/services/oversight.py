@@ -142,7 +142,7 @@ def oversight(scope: list[int] | None, today: date, department_id: int | None = 
 
 def _overdue_where(ids: list[int], today: date):
     return (Preceptorship.department_id.in_(ids), Preceptorship.status.in_(DUE_STATUSES),
-            Milestone.status != MilestoneStatus.SIGNED_OFF, Milestone.due_date < today)
+            Milestone.is_open(), Milestone.due_date < today)
 
 
 def _overdue(ids, principles, today) -> dict[int, tuple[tuple[int, ...], int]]:

@@ -108,7 +108,7 @@ def due_soon(today: date) -> int:
     horizon = today + timedelta(days=_setting("REMINDER_DUE_SOON_DAYS"))
     rows = db.session.execute(
         _with_people(Milestone).join(Milestone, Milestone.preceptorship_id == Preceptorship.id)
-        .where(Milestone.status.not_in((MilestoneStatus.SIGNED_OFF, MilestoneStatus.WAITING)),
+        .where(Milestone.is_open(), Milestone.status != MilestoneStatus.WAITING,
                Milestone.due_date >= today, Milestone.due_date <= horizon)
         .order_by(Milestone.due_date, Milestone.id)).all()
     told = 0
@@ -123,7 +123,7 @@ def due_soon(today: date) -> int:
 def overdue(today: date) -> int:
     rows = db.session.execute(
         _with_people(Milestone).join(Milestone, Milestone.preceptorship_id == Preceptorship.id)
-        .where(Milestone.status != MilestoneStatus.SIGNED_OFF, Milestone.due_date < today)
+        .where(Milestone.is_open(), Milestone.due_date < today)
         .order_by(Milestone.due_date, Milestone.id)).all()
     told = 0
     for milestone, preceptee, preceptor in rows:
