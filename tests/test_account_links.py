@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
 from preceptor.extensions import db
 from preceptor.models import AccountLink, AuditEvent, LinkPurpose, Role, User
@@ -356,3 +357,16 @@ def test_access_logs_hide_the_token(app, caplog):
     logging.getLogger("werkzeug").info('"%s" %s -', "GET /preceptee/ HTTP/1.1", 200)
     assert "s3cret" not in caplog.text
     assert caplog.text.count("/account/[hidden] HTTP/1.1") == 2 and "GET /preceptee/ HTTP/1.1" in caplog.text
+
+
+def test_guessing_the_current_password_is_limited_like_signing_in(client, signed_in):
+    """Someone at an unlocked desk cannot guess the owner's password on this form either; a weak
+    new password is not a guess and does not count."""
+    for _ in range(3):
+        assert change(client, password="short").status_code == 400  # the new one is refused, not counted
+    for _ in range(5):
+        response = change(client, current="not-my-password-at-all")
+        assert response.status_code == 400 and "Your current password is not correct" in response.get_data(as_text=True)
+    refused = change(client)
+    assert refused.status_code == 429 and "Too many wrong passwords" in refused.get_data(as_text=True)
+    assert check_password_hash(db.session.get(User, signed_in.id).password_hash, PASSWORD)  # unchanged

@@ -12,15 +12,24 @@ in the store RATELIMIT_STORAGE_URI names: memory on one server, Redis for severa
 import logging
 import time
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
 log = logging.getLogger(__name__)
 
 
 def _account() -> str:
     return "account:" + request.form.get("email", "").strip().lower()[:320]
+
+
+def _signed_in_account() -> str:
+    return f"user:{current_user.get_id()}"
+
+
+def _wrong_current_password(response) -> bool:
+    return bool(g.get("wrong_current_password"))
 
 
 def _account_here() -> str:
@@ -52,6 +61,11 @@ def init_app(app: Flask) -> None:
                   failures("SIGN_IN_LIMIT_PER_ADDRESS", get_remote_address, "sign-in-address")):
         view = limit(view)
     app.view_functions["auth.sign_in"] = view
+    # Someone at an unlocked desk must not be able to guess the owner's password on the
+    # change-password form either: wrong current passwords count as failed sign-ins do.
+    guesses = limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], key_func=_signed_in_account,
+                            methods=["POST"], deduct_when=_wrong_current_password, scope="current-password")
+    app.view_functions["auth.change_password"] = guesses(app.view_functions["auth.change_password"])
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_attempts(error):

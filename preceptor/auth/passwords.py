@@ -10,7 +10,7 @@ signed in as; setting the password signs them out and the link's owner in.
 import logging
 import re
 
-from flask import flash, redirect, session, url_for
+from flask import flash, g, redirect, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash
@@ -65,6 +65,7 @@ class ChangePasswordForm(NewPasswordForm):
 
     def validate_current_password(self, field):
         if not (self.user.password_hash and check_password_hash(self.user.password_hash, field.data)):
+            g.wrong_current_password = True  # counted like a failed sign-in (auth/limits.py)
             raise ValidationError("Your current password is not correct")
 
     def validate_password(self, field):
