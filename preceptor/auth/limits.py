@@ -1,4 +1,5 @@
-"""Failed sign-ins are limited per account and per address (Flask-Limiter).
+"""Failed sign-ins are limited per account and per address (Flask-Limiter); so are wrong
+current passwords on the change-password form, per person.
 
 Only failures count: a sign-in that works redirects, a failed one shows the form again. Once
 a limit is reached every attempt is refused with 429, the right password too, until the
@@ -48,9 +49,11 @@ def minutes_to_wait(limiter: Limiter) -> int:
 
 
 def init_app(app: Flask) -> None:
-    """Limit the sign-in view (registered before this is called)."""
+    """Limit failed passwords on the sign-in and change-password views (registered before this
+    is called)."""
     limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")
     limiter.init_app(app)
+
     def failures(setting: str, key, scope: str):
         return limiter.limit(lambda: current_app.config[setting], key_func=key, methods=["POST"],
                              deduct_when=_failed, scope=scope)
@@ -69,6 +72,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_attempts(error):
-        log.warning("sign-in refused after too many failed attempts (%s) from %s", error.limit.limit,
-                    request.remote_addr)
+        log.warning("%s refused after too many wrong passwords (%s) from %s", request.endpoint,
+                    error.limit.limit, request.remote_addr)
         return render_template("auth/too_many_attempts.html", minutes=minutes_to_wait(limiter)), 429
